@@ -1,0 +1,84 @@
+# One task file. `make run` and `make test` are the two commands of the README.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6 needs Python 3.10: take the first interpreter that really is 3.10.
+PY310 := $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+export PYTHONHASHSEED := 0
+# TensorFlow is chatty and slow to start with oneDNN notices; keep logs readable.
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
+
+LEXICON := knowledge/lexicon.yml
+SOURCES := $(wildcard knowledge/sources/*.md)
+KNOWLEDGE_CODE := $(wildcard knowledge/*.py)
+KB := build/knowledge.db
+NLP_STAMP := build/nlp.stamp
+MODEL := models/assistant.tar.gz
+# Everything the trained model depends on; its hash names the cached model.
+MODEL_INPUTS = config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null | sort) $(LEXICON) knowledge/nlp.py
+MODEL_CACHE := $(HOME)/.cache/zhucan-assistant/models
+
+.PHONY: help setup run test lint eval test-stories validate browser-deps clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	@test -n "$(PY310)" || { echo "Python 3.10 not found (Rasa 3.6 needs it); install it, e.g. 'pyenv install 3.10'"; exit 1; }
+	test -x $(PY) || $(PY310) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
+	touch $@
+
+$(NLP_STAMP): $(VENV)/.installed $(LEXICON) knowledge/nlp.py knowledge/lexicon.py
+	$(PY) -m knowledge nlp
+	touch $@
+
+$(KB): $(VENV)/.installed $(NLP_STAMP) $(SOURCES) $(LEXICON) $(KNOWLEDGE_CODE)
+	$(PY) -m knowledge build
+
+# Train only when the inputs changed; a model trained on the same inputs before (here or in an
+# earlier clone on this machine) is reused from the cache.
+$(MODEL): $(VENV)/.installed $(NLP_STAMP) $(MODEL_INPUTS)
+	@mkdir -p models $(MODEL_CACHE)
+	@hash=$$(cat $(MODEL_INPUTS) requirements.lock | sha256sum | cut -c1-16); \
+	if [ -f $(MODEL_CACHE)/$$hash.tar.gz ]; then \
+		echo "reusing the model trained on these inputs ($$hash)"; cp $(MODEL_CACHE)/$$hash.tar.gz $@; \
+	else \
+		echo "training the model ($$hash)"; \
+		$(RASA) train --fixed-model-name assistant --out models --num-threads 2 && \
+		cp $@ $(MODEL_CACHE)/$$hash.tar.gz; \
+	fi
+	@touch $@
+
+setup: $(VENV)/.installed $(NLP_STAMP) $(KB) $(MODEL) ## venv, dependencies, knowledge base, trained model
+
+run: setup ## set up everything and start the whole assistant (Ctrl-C stops it)
+	$(PY) -m bot run
+
+browser-deps: ## Chromium and axe-core for the real-browser tests
+	bash tests/browser/install.sh
+
+validate: setup ## rasa data validate
+	$(RASA) data validate --fail-on-warnings
+
+test-stories: setup ## Rasa test stories, failing on any prediction error
+	$(RASA) test core --stories tests/test_stories.yml --fail-on-prediction-errors --out results/stories
+
+eval: setup ## accuracy on the held-out questions (fails below 0.95)
+	$(PY) -m tests.eval
+
+lint: $(VENV)/.installed ## ruff
+	$(VENV)/bin/ruff check bot actions knowledge tests
+
+test: setup browser-deps ## set up and run every test
+	$(MAKE) --no-print-directory validate test-stories eval
+	$(VENV)/bin/pytest
+
+clean: ## remove what make built (keeps the venv and the model cache)
+	rm -rf build models results .pytest_cache
