@@ -1,0 +1,159 @@
+"""Chinese full-text search over the knowledge base.
+
+SQLite's FTS tokenizers do not split Chinese, so the build indexes jieba-segmented,
+space-joined columns (after lexicon normalisation) and queries are segmented the same way.
+Ranking is FTS5 bm25 (title weighted over body over departments) scaled by how many of the
+query's words an entry covers, so an entry matching every word beats one repeating one word.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+INDEX_TABLE = "entry_index"
+FTS_TABLE = f"{INDEX_TABLE}_fts"
+INDEX_COLUMNS = ("title", "body", "departments")
+# bm25 weights per indexed column, in INDEX_COLUMNS order.
+COLUMN_WEIGHTS = (4.0, 1.0, 0.5)
+# Candidates fetched from FTS before re-ranking by coverage.
+CANDIDATES = 50
+# A target repeats one sentence of an item; on equal words the item is the better answer.
+KIND_WEIGHTS = {"target": 0.8}
+# Hits below this matched only words found nearly everywhere (就业, 残疾人): not an answer.
+MIN_SCORE = 0.01
+
+# Words that carry no policy meaning in questions (or in the plan's boilerplate).
+_STOPWORD_TEXT = """
+    的 了 吗 呢 吧 啊 呀 嘛 么 哦 哈 嗯 我 你 您 他 她 它 我们 你们 他们 咱 是 有 在 和 与 及 或
+    等 就 都 也 还 又 去 来 给 对 把 被 让 跟 从 到 这 那 这个 那个 哪 哪里 哪儿 哪些 什么 怎么
+    怎样 怎么样 如何 为什么 多少 几 谁 可以 能 能不能 会 想 要 请问 请 一下 个 些 吗 没有 不 么
+    啥 咋 呗 如果 可能 应该 需要 现在 一些 一个 这些 那些 里 上 下 中 之 其 并 将 按 以 为 由 所
+    问 说 知道 了解 告诉 帮 帮忙 问问 方案 政策 规定
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+_WORD_RE = re.compile(r"\w", re.UNICODE)
+
+
+def _lexicon():
+    from knowledge.lexicon import get_lexicon
+
+    return get_lexicon()
+
+
+def _segment(text: str) -> list[str]:
+    from knowledge.segment import segment
+
+    return segment(text)
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised, segmented words of `text`, punctuation and whitespace dropped."""
+    return [t.strip() for t in _segment(_lexicon().normalize(text)) if _WORD_RE.search(t)]
+
+
+def subwords(token: str) -> list[str]:
+    """Dictionary words inside a longer token: 残疾人大学生 -> 残疾人, 大学生, 大学 …
+
+    The lexicon keeps the plan's terms whole, so without these a question about 大学生 would
+    miss a text that says 残疾人大学生 (and the other way round).
+    """
+    if len(token) < 3:
+        return []
+    freq = _dictionary()
+    found: dict[str, None] = {}
+    for size in range(len(token) - 1, 1, -1):
+        for start in range(len(token) - size + 1):
+            piece = token[start : start + size]
+            if freq.get(piece):
+                found.setdefault(piece, None)
+    return list(found)
+
+
+def _dictionary() -> dict[str, int]:
+    tokenizer = _lexicon().tokenizer
+    tokenizer.check_initialized()
+    return tokenizer.FREQ
+
+
+def index_text(text: str) -> str:
+    """The form stored in the FTS index: space-joined words, each followed by its subwords."""
+    words: list[str] = []
+    for token in tokens(text):
+        words.append(token)
+        words.extend(subwords(token))
+    return " ".join(words)
+
+
+def query_terms(text: str) -> list[str]:
+    """Distinct meaningful words of a question, in order."""
+    seen: dict[str, None] = {}
+    for token in tokens(text):
+        if token not in STOPWORDS:
+            seen.setdefault(token, None)
+    return list(seen)
+
+
+def fts_query(terms: list[str]) -> str:
+    """An FTS5 OR query; every term quoted so no word is read as FTS syntax."""
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def search_index(
+    conn: sqlite3.Connection,
+    query: str,
+    limit: int = 5,
+    kinds: list[str] | None = None,
+    keys: list[str] | None = None,
+) -> list[tuple[str, float]]:
+    """(key, score) pairs, best first; score > 0, higher is better; [] when nothing matches."""
+    terms = query_terms(query)
+    if not terms or limit <= 0 or kinds == [] or keys == []:
+        return []
+    weights = ", ".join(str(w) for w in COLUMN_WEIGHTS)
+    sql = (
+        f"select i.key, i.kind, i.title, i.body, i.departments, bm25({FTS_TABLE}, {weights}) as rank "
+        f"from {FTS_TABLE} join {INDEX_TABLE} i on i.rowid = {FTS_TABLE}.rowid "
+        f"where {FTS_TABLE} match ?"
+    )
+    expanded = list(dict.fromkeys(w for t in terms for w in (t, *subwords(t))))
+    params: list = [fts_query(expanded)]
+    if kinds is not None:
+        sql += f" and i.kind in ({', '.join('?' * len(kinds))})"
+        params += list(kinds)
+    if keys is not None:
+        sql += f" and i.key in ({', '.join('?' * len(keys))})"
+        params += list(keys)
+    sql += " order by rank limit ?"
+    params.append(max(CANDIDATES, limit))
+    scored = []
+    rows = conn.execute(sql, params)
+    for position, (key, kind, title, body, departments, rank) in enumerate(rows):
+        score = -rank * _coverage_boost(terms, title.split(), f"{body} {departments}".split())
+        score *= KIND_WEIGHTS.get(kind, 1.0)
+        if score >= MIN_SCORE:
+            scored.append((score, position, key))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [(key, round(score, 6)) for score, _, key in scored[:limit]]
+
+
+def _coverage_boost(terms: list[str], title: list[str], body: list[str]) -> float:
+    """Favour entries whose own text has every word of the question.
+
+    Items of one action share its heading, so a heading match cannot tell them apart; the
+    words an entry's body covers decide between siblings.
+    """
+    title_words, body_words = set(title), set(body)
+    in_body = sum(_covered(t, body_words) for t in terms) / len(terms)
+    in_title = sum(_covered(t, title_words) for t in terms) / len(terms)
+    return 0.2 + in_body + 0.3 * in_title
+
+
+def _covered(term: str, words: set[str]) -> float:
+    """1 for the word itself; partly, when only the words inside it are there."""
+    if term in words:
+        return 1.0
+    parts = subwords(term)
+    if not parts:
+        return 0.0
+    return 0.8 * sum(1 for p in parts if p in words) / len(parts)

@@ -1,0 +1,77 @@
+"""Chinese full-text search: segmentation on both sides, bm25 ranking, honest scores."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.search import fts_query, query_terms
+
+PLAN = "黄政办发〔2022〕60号"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("盲人医疗按摩考试", {"13"}),
+        ("盲人按摩考试", {"13"}),
+        ("卷烟零售许可证", {"2"}),
+        ("公益性岗位补贴", {"7"}),
+        ("大学生就业", {"10", "12"}),
+        ("辅助性就业", {"6"}),
+        ("就业辅导员", {"18"}),
+        ("职业技能培训补贴", {"21"}),
+        ("超比例安排残疾人就业的奖励", {"三（二）"}),
+        ("直播带货", {"3"}),
+        ("非物质文化遗产", {"5"}),
+        ("就业服务四个一", {"16"}),
+        ("文号", {"document"}),
+    ],
+)
+def test_the_right_entry_comes_first(kb, query, expected):
+    hits = kb.search(query)
+    assert hits, query
+    assert hits[0].entry.key.split("#", 1)[1] in expected, [h.entry.ref for h in hits]
+
+
+def test_scores_are_positive_and_sorted(kb):
+    hits = kb.search("盲人按摩考试", limit=10)
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all(s > 0 for s in scores)
+    assert hits[0].score > 1.5 * hits[1].score  # 13 clearly beats 14
+
+
+def test_nothing_fits(kb):
+    assert kb.search("今天天气怎么样") == []
+    assert kb.search("") == []
+    assert kb.search("，。？") == []
+
+
+def test_limit_kinds_and_keys(kb):
+    assert len(kb.search("残疾人就业培训", limit=3)) == 3
+    assert {h.entry.kind for h in kb.search("培训", limit=30, kinds=["safeguard"])} == {"safeguard"}
+    keys = [f"{PLAN}#20", f"{PLAN}#22"]
+    hits = kb.search("职业技能培训补贴", keys=keys)
+    assert {h.entry.key for h in hits} == set(keys)
+    assert kb.search("职业技能培训补贴", keys=[]) == []
+    assert kb.search("职业技能培训补贴", kinds=[]) == []
+
+
+def test_targets_are_searchable(kb):
+    keys = [h.entry.key for h in kb.search("农村残疾人就业多少人", kinds=["target"])]
+    assert keys[0] == f"{PLAN}#target-rural-1500"
+
+
+def test_query_is_normalised_like_the_index(kb):
+    """Voice slips and everyday words reach the plan's words (via the lexicon)."""
+    assert kb.search("忙人按摩考试")[0].entry.item == 13
+
+
+def test_query_terms_drop_stopwords_and_punctuation():
+    terms = query_terms("请问，我想了解一下公益性岗位补贴？")
+    assert "？" not in terms and "，" not in terms and "请问" not in terms and "我" not in terms
+    assert "公益性岗位补贴" in terms or "补贴" in terms
+
+
+def test_fts_query_quotes_every_term():
+    assert fts_query(["盲人", 'a"b', "OR"]) == '"盲人" OR "a""b" OR "OR"'
