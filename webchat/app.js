@@ -1,0 +1,459 @@
+/* 助残就业政策助手 — web chat page.
+ *
+ * Plain ES2017, no modules, no framework: it must run in old Android WebViews and WeChat's
+ * in-app browser. Everything a user or the knowledge base sends is put on the page with
+ * textContent (never innerHTML), so markup in messages is shown as text and never runs.
+ *
+ * API (docs/design.md): POST /api/chat, GET /api/history, POST /api/feedback. The
+ * conversation is kept by the gateway's cookie, so requests carry same-origin credentials.
+ */
+(function () {
+  'use strict';
+
+  var MAX_LENGTH = 500;
+  var WARN_AT = 450;
+  var REQUEST_TIMEOUT_MS = 30000;
+  var HOTLINE = '12385';
+  var NETWORK_ERROR = '网络出了问题，请稍后再试，或拨打12385';
+  var PREFS = [
+    { id: 'toggle-large-text', cls: 'large-text', key: 'zhucan.largeText' },
+    { id: 'toggle-high-contrast', cls: 'high-contrast', key: 'zhucan.highContrast' }
+  ];
+
+  var els = {};
+  var busy = false;
+
+  /* ---------- small DOM helpers (text only) ---------- */
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function hiddenLabel(text) {
+    return el('span', 'visually-hidden', text);
+  }
+
+  function isCoarsePointer() {
+    return !!(window.matchMedia && window.matchMedia('(pointer: coarse)').matches);
+  }
+
+  /* ---------- display preferences ---------- */
+
+  function readPref(key) {
+    try { return window.localStorage.getItem(key) === '1'; } catch (e) { return false; }
+  }
+
+  function writePref(key, on) {
+    try { window.localStorage.setItem(key, on ? '1' : '0'); } catch (e) { /* storage blocked */ }
+  }
+
+  function setupPrefs() {
+    PREFS.forEach(function (pref) {
+      var button = document.getElementById(pref.id);
+      if (!button) { return; }
+      var on = readPref(pref.key);
+      document.documentElement.classList.toggle(pref.cls, on);
+      button.setAttribute('aria-pressed', on ? 'true' : 'false');
+      button.addEventListener('click', function () {
+        var next = button.getAttribute('aria-pressed') !== 'true';
+        button.setAttribute('aria-pressed', next ? 'true' : 'false');
+        document.documentElement.classList.toggle(pref.cls, next);
+        writePref(pref.key, next);
+      });
+    });
+  }
+
+  /* ---------- HTTP ---------- */
+
+  function ApiError(message, status) {
+    this.message = message;
+    this.status = status;
+  }
+
+  function detailText(body, status) {
+    var detail = body && body.detail;
+    if (typeof detail === 'string' && detail) { return detail; }
+    if (status === 422) { return '消息不能为空，最多 500 字。请修改后再发送。'; }
+    if (status === 429) { return '发送得太快了，请稍等一会儿再试。'; }
+    return '助手暂时不能回答（错误 ' + status + '），请稍后再试，或拨打' + HOTLINE;
+  }
+
+  async function request(method, url, payload) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller ? setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
+    var options = {
+      method: method,
+      credentials: 'same-origin',
+      headers: { 'Accept': 'application/json' }
+    };
+    if (payload !== undefined) {
+      options.headers['Content-Type'] = 'application/json';
+      options.body = JSON.stringify(payload);
+    }
+    if (controller) { options.signal = controller.signal; }
+    var response;
+    try {
+      response = await fetch(url, options);
+    } catch (e) {
+      throw new ApiError(NETWORK_ERROR, 0);
+    } finally {
+      if (timer) { clearTimeout(timer); }
+    }
+    var body = null;
+    try { body = await response.json(); } catch (e) { body = null; }
+    if (!response.ok) { throw new ApiError(detailText(body, response.status), response.status); }
+    return body;
+  }
+
+  /* ---------- status, errors, the log ---------- */
+
+  function setBusy(on) {
+    busy = on;
+    els.log.setAttribute('aria-busy', on ? 'true' : 'false');
+    els.form.setAttribute('aria-busy', on ? 'true' : 'false');
+    els.send.setAttribute('aria-disabled', on ? 'true' : 'false');
+    els.status.textContent = on ? '正在查找答案，请稍候……' : '';
+  }
+
+  function showError(text) {
+    els.error.textContent = text || '';
+  }
+
+  function updateEmptyState() {
+    els.empty.hidden = els.log.children.length > 0;
+  }
+
+  function scrollToLatest() {
+    // Keep the newest reply and the input box in view together.
+    if (els.form.scrollIntoView) {
+      try { els.form.scrollIntoView({ block: 'end' }); } catch (e) { els.form.scrollIntoView(false); }
+    }
+  }
+
+  function userMessage(text) {
+    var item = el('div', 'msg msg-user');
+    item.appendChild(hiddenLabel('我说：'));
+    item.appendChild(el('p', 'msg-text', text));
+    return item;
+  }
+
+  function sourceLabel(source) {
+    var parts = [];
+    if (source.document) { parts.push(source.document); }
+    if (source.ref) { parts.push(source.ref); }
+    var label = parts.join(' ');
+    if (source.title) { label += (label ? ' ' : '') + '「' + source.title + '」'; }
+    return label || '方案原文';
+  }
+
+  function detailPayload(source) {
+    return '/ask_item' + JSON.stringify({ entry: source.key });
+  }
+
+  function detailTitle(source) {
+    return '详细说说' + (source.ref ? '：' + source.ref : '');
+  }
+
+  function sourcesBlock(sources) {
+    var box = el('div', 'sources');
+    box.appendChild(el('p', 'sources-title', '依据'));
+    var list = el('ul', 'source-list');
+    sources.forEach(function (source) {
+      if (!source || typeof source !== 'object') { return; }
+      var li = el('li', 'source');
+      li.appendChild(el('p', 'source-ref', sourceLabel(source)));
+      var departments = Array.isArray(source.departments) ? source.departments : [];
+      if (departments.length) {
+        li.appendChild(el('p', 'source-departments', '负责部门：' + departments.join('、')));
+      }
+      if (source.key) {
+        var more = el('button', 'reply-button detail-button', detailTitle(source));
+        more.type = 'button';
+        more.setAttribute('data-payload', detailPayload(source));
+        li.appendChild(more);
+      }
+      list.appendChild(li);
+    });
+    box.appendChild(list);
+    return box;
+  }
+
+  function replyButtons(buttons) {
+    var group = el('div', 'reply-buttons');
+    group.setAttribute('role', 'group');
+    group.setAttribute('aria-label', '可以接着问');
+    var list = el('ul', 'button-list');
+    buttons.forEach(function (b) {
+      if (!b || !b.title) { return; }
+      var li = el('li');
+      var button = el('button', 'reply-button', b.title);
+      button.type = 'button';
+      button.setAttribute('data-payload', b.payload || b.title);
+      li.appendChild(button);
+      list.appendChild(li);
+    });
+    group.appendChild(list);
+    return group;
+  }
+
+  function handoffNotice() {
+    var box = el('p', 'handoff');
+    box.appendChild(el('strong', null, '需要人工帮助：'));
+    box.appendChild(document.createTextNode('请拨打全国残疾人服务热线 '));
+    var link = el('a', null, HOTLINE);
+    link.href = 'tel:' + HOTLINE;
+    box.appendChild(link);
+    box.appendChild(document.createTextNode('，工作人员会帮您。'));
+    return box;
+  }
+
+  function feedbackBlock(answerId, current) {
+    var group = el('div', 'feedback');
+    group.setAttribute('role', 'group');
+    group.setAttribute('aria-label', '这个回答有帮助吗？');
+    group.appendChild(el('span', 'feedback-question', '这个回答有帮助吗？'));
+    [['up', '👍', '有帮助'], ['down', '👎', '没帮助']].forEach(function (spec) {
+      var button = el('button', 'feedback-button');
+      button.type = 'button';
+      button.setAttribute('data-answer-id', String(answerId));
+      button.setAttribute('data-value', spec[0]);
+      button.setAttribute('aria-pressed', current === spec[0] ? 'true' : 'false');
+      var icon = el('span', 'feedback-icon', spec[1]);
+      icon.setAttribute('aria-hidden', 'true');
+      button.appendChild(icon);
+      button.appendChild(el('span', null, spec[2]));
+      group.appendChild(button);
+    });
+    return group;
+  }
+
+  function botMessage(data) {
+    var item = el('div', 'msg msg-bot');
+    item.appendChild(hiddenLabel('助手说：'));
+    var replies = Array.isArray(data.replies) ? data.replies : [];
+    var buttons = [];
+    replies.forEach(function (r) {
+      if (!r) { return; }
+      if (r.text) { item.appendChild(el('p', 'msg-text', r.text)); }
+      if (Array.isArray(r.buttons)) { buttons = buttons.concat(r.buttons); }
+    });
+    if (!replies.some(function (r) { return r && r.text; })) {
+      item.appendChild(el('p', 'msg-text', '抱歉，我暂时没有答案。可以换个说法，或拨打' + HOTLINE + '。'));
+    }
+    if (data.handoff) { item.appendChild(handoffNotice()); }
+    var sources = Array.isArray(data.sources) ? data.sources : [];
+    if (sources.length) { item.appendChild(sourcesBlock(sources)); }
+    if (buttons.length) { item.appendChild(replyButtons(buttons)); }
+    // Chat replies carry answer_id; history rows may carry it as id.
+    var answerId = data.answer_id !== undefined ? data.answer_id : data.id;
+    if (answerId !== undefined && answerId !== null && answerId !== '') {
+      item.appendChild(feedbackBlock(answerId, data.feedback || null));
+    }
+    return item;
+  }
+
+  function appendToLog(nodes) {
+    nodes.forEach(function (node) { els.log.appendChild(node); });
+    updateEmptyState();
+  }
+
+  /* ---------- sending ---------- */
+
+  function focusInput() {
+    if (document.activeElement !== els.input) { els.input.focus(); }
+  }
+
+  async function send(message, shownAs, options) {
+    var opts = options || {};
+    if (busy) { return; }
+    var text = String(message || '').trim();
+    if (!text) {
+      showError('请先输入问题。');
+      focusInput();
+      return;
+    }
+    if (text.length > MAX_LENGTH) {
+      showError('最多输入 500 字，请删减后再发送。');
+      return;
+    }
+    showError('');
+    setBusy(true);
+    var mine = userMessage(shownAs || text);
+    // The log is aria-busy while waiting, so the question and the complete reply are
+    // announced together, once, when the reply has arrived.
+    appendToLog([mine]);
+    if (opts.clearInput) {
+      els.input.value = '';
+      updateCount();
+    }
+    try {
+      var data = await request('POST', '/api/chat', { message: text });
+      appendToLog([botMessage(data || {})]);
+    } catch (err) {
+      var failed = el('p', 'msg-failed', '（这条没有发出去）');
+      mine.appendChild(failed);
+      if (opts.clearInput && !els.input.value) {
+        // Give the words back so the user does not have to type them again.
+        els.input.value = text;
+        updateCount();
+      }
+      showError(err && err.message ? err.message : NETWORK_ERROR);
+    } finally {
+      setBusy(false);
+      scrollToLatest();
+      if (opts.focusInput) { focusInput(); }
+    }
+  }
+
+  function onSubmit(event) {
+    event.preventDefault();
+    send(els.input.value, null, { clearInput: true, focusInput: true });
+  }
+
+  function onButtonClick(event) {
+    var target = event.target;
+    var button = target && target.closest ? target.closest('button') : null;
+    if (!button) { return; }
+    if (button.classList.contains('feedback-button')) {
+      onFeedback(button);
+      return;
+    }
+    var payload = button.getAttribute('data-payload') || button.getAttribute('data-message');
+    if (!payload) { return; }
+    // On phones, moving focus to the input would open the keyboard over the reply.
+    send(payload, button.textContent, { focusInput: !isCoarsePointer() });
+  }
+
+  /* ---------- feedback ---------- */
+
+  async function onFeedback(button) {
+    var group = button.parentNode;
+    var value = button.getAttribute('data-value');
+    var answerId = button.getAttribute('data-answer-id');
+    if (button.getAttribute('aria-pressed') === 'true') { return; }
+    var buttons = Array.prototype.slice.call(group.querySelectorAll('.feedback-button'));
+    var before = buttons.map(function (b) { return b.getAttribute('aria-pressed'); });
+    buttons.forEach(function (b) {
+      b.setAttribute('aria-pressed', b === button ? 'true' : 'false');
+    });
+    try {
+      await request('POST', '/api/feedback', { answer_id: answerId, value: value });
+      els.status.textContent = value === 'up' ? '谢谢，已记下：有帮助。' : '谢谢，已记下：没帮助。我们会改进。';
+    } catch (err) {
+      buttons.forEach(function (b, i) { b.setAttribute('aria-pressed', before[i]); });
+      showError(err && err.status ? '反馈没有保存：' + err.message : NETWORK_ERROR);
+    }
+  }
+
+  /* ---------- history ---------- */
+
+  function turnsOf(body) {
+    if (Array.isArray(body)) { return body; }
+    if (body && Array.isArray(body.turns)) { return body.turns; }
+    if (body && Array.isArray(body.history)) { return body.history; }
+    return [];
+  }
+
+  function userTextOf(turn) {
+    var keys = ['message', 'user_text', 'text', 'question', 'user'];
+    for (var i = 0; i < keys.length; i++) {
+      if (typeof turn[keys[i]] === 'string') { return turn[keys[i]]; }
+    }
+    return '';
+  }
+
+  // A button payload ("/ask_more", "/ask_item{...}") is shown as the title it had.
+  function shownText(message, previous) {
+    if (!previous || message.charAt(0) !== '/') { return message; }
+    var replies = Array.isArray(previous.replies) ? previous.replies : [];
+    for (var i = 0; i < replies.length; i++) {
+      var buttons = (replies[i] && replies[i].buttons) || [];
+      for (var j = 0; j < buttons.length; j++) {
+        if (buttons[j] && buttons[j].payload === message) { return buttons[j].title; }
+      }
+    }
+    var sources = Array.isArray(previous.sources) ? previous.sources : [];
+    for (var k = 0; k < sources.length; k++) {
+      if (sources[k] && sources[k].key && detailPayload(sources[k]) === message) {
+        return detailTitle(sources[k]);
+      }
+    }
+    return message;
+  }
+
+  async function loadHistory() {
+    var body;
+    try {
+      body = await request('GET', '/api/history');
+    } catch (err) {
+      if (err && err.status === 0) { showError('之前的对话没有加载出来：' + NETWORK_ERROR); }
+      return;
+    }
+    var turns = turnsOf(body);
+    if (!turns.length || els.log.children.length) { return; }
+    var nodes = [];
+    var previous = null;
+    turns.forEach(function (turn) {
+      if (!turn || typeof turn !== 'object') { return; }
+      var said = userTextOf(turn);
+      if (said) { nodes.push(userMessage(shownText(said, previous))); }
+      nodes.push(botMessage(turn));
+      previous = turn;
+    });
+    // Restored turns are old news: add them without making the live region read them all.
+    els.log.setAttribute('aria-live', 'off');
+    appendToLog(nodes);
+    setTimeout(function () { els.log.setAttribute('aria-live', 'polite'); }, 0);
+  }
+
+  /* ---------- input length ---------- */
+
+  var lastAnnounced = '';
+
+  function updateCount() {
+    var n = els.input.value.length;
+    els.count.textContent = '已输入 ' + n + ' 字，共可输入 ' + MAX_LENGTH + ' 字';
+    els.count.classList.toggle('near-limit', n >= WARN_AT);
+    var say = '';
+    if (n >= MAX_LENGTH) { say = '已经到 500 字上限了。'; }
+    else if (n >= WARN_AT) { say = '还能输入 ' + (MAX_LENGTH - n) + ' 字。'; }
+    // Announce only when crossing into the warning zone or hitting the limit, not every key.
+    var zone = n >= MAX_LENGTH ? 'limit' : (n >= WARN_AT ? 'warn' : '');
+    if (zone !== lastAnnounced) {
+      els.announcer.textContent = say;
+      lastAnnounced = zone;
+    }
+  }
+
+  /* ---------- start ---------- */
+
+  function init() {
+    els.form = document.getElementById('chat-form');
+    els.input = document.getElementById('message-input');
+    els.send = document.getElementById('send-button');
+    els.log = document.getElementById('log');
+    els.empty = document.getElementById('log-empty');
+    els.status = document.getElementById('status');
+    els.error = document.getElementById('error');
+    els.count = document.getElementById('char-count');
+    els.announcer = document.getElementById('limit-announcer');
+
+    setupPrefs();
+    els.input.setAttribute('maxlength', String(MAX_LENGTH));
+    els.form.addEventListener('submit', onSubmit);
+    els.input.addEventListener('input', updateCount);
+    document.getElementById('main').addEventListener('click', onButtonClick);
+    updateCount();
+    updateEmptyState();
+    loadHistory();
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', init);
+  } else {
+    init();
+  }
+})();

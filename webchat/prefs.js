@@ -1,0 +1,12 @@
+/* Applies the remembered display choices (larger text, high contrast) to <html>
+   before the page is painted. Loaded synchronously from <head>; app.js wires the switches. */
+(function () {
+  'use strict';
+  var PREFS = { 'large-text': 'zhucan.largeText', 'high-contrast': 'zhucan.highContrast' };
+  var root = document.documentElement;
+  Object.keys(PREFS).forEach(function (cls) {
+    var on = false;
+    try { on = window.localStorage.getItem(PREFS[cls]) === '1'; } catch (e) { /* storage blocked */ }
+    if (on) { root.classList.add(cls); }
+  });
+})();
