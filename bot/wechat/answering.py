@@ -1,0 +1,126 @@
+"""What to answer to one WeChat message or event (no HTTP, no XML here).
+
+Text and recognised voice go through the same ChatService as /api/chat; "更多", "菜单" and the
+numbers of the last choices are handled here, the number becoming the button's payload.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+
+from bot.wechat.menu import (
+    EMPTY_TEXT,
+    HOTLINE,
+    MENU_WORDS,
+    MORE_WORDS,
+    NOTHING_MORE,
+    WELCOME,
+    cannot_read,
+    topic_menu,
+)
+from bot.wechat.phone_text import Outcome, PhoneAnswer, phone_answer
+from bot.wechat.sessions import Sessions
+
+log = logging.getLogger(__name__)
+
+WELCOME_EVENTS = {"subscribe", "subscribe_scan", "scan"}
+CHINESE_NUMBERS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+# Voice recognition adds punctuation ("一。"); people type "回复 1" because the menu says so.
+_COMMAND = re.compile(r"^(?:回复|选择?|我选)?\s*(.*?)[\s。.,，!！?？、~～]*$")
+UNAVAILABLE = f"抱歉，现在暂时回答不了，请稍后再试，或拨打全国残疾人服务热线 {HOTLINE}。"
+
+
+def command_word(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).strip()
+    match = _COMMAND.match(text)
+    return (match.group(1) if match else text).strip().lower()
+
+
+def choice_number(word: str) -> int | None:
+    if word.isdigit() and len(word) <= 3:
+        return int(word)
+    return CHINESE_NUMBERS.get(word)
+
+
+async def answer_message(
+    message, *, conversation_id: str, chat_service, sessions: Sessions
+) -> Outcome:
+    outcome = await _answer(message, conversation_id, chat_service, sessions)
+    if outcome.answer is None:
+        return outcome
+    # An answer that came too late for its own message rides along with this one.
+    pending = sessions.take_pending(conversation_id)
+    if pending is None or pending.answer is None:
+        return outcome
+    text = f"您上一条消息的回答：\n{pending.answer.text}\n\n——————\n{outcome.answer.text}"
+    choices = outcome.answer.choices or pending.answer.choices
+    return Outcome(PhoneAnswer(text=text, choices=choices))
+
+
+async def _answer(message, conversation_id: str, chat_service, sessions: Sessions) -> Outcome:
+    kind = message.type
+    if kind == "event":
+        return await _event(message, conversation_id, chat_service)
+    if kind == "text":
+        text = message.content or ""
+    elif kind == "voice":
+        text = (message.recognition or "").strip()
+        if not text:
+            return Outcome(PhoneAnswer(cannot_read("voice")))
+    else:
+        return Outcome(PhoneAnswer(cannot_read(kind)))
+    return await _answer_text(text, conversation_id, chat_service, sessions)
+
+
+async def _answer_text(
+    text: str, conversation_id: str, chat_service, sessions: Sessions
+) -> Outcome:
+    if not text.strip():
+        return Outcome(PhoneAnswer(EMPTY_TEXT))
+    word = command_word(text)
+    if word in MORE_WORDS:
+        part = sessions.next_part(conversation_id)
+        return Outcome(PhoneAnswer(part or NOTHING_MORE), is_page=True)
+    if word in MENU_WORDS:
+        return Outcome(topic_menu("请回复数字选择主题："))
+    number = choice_number(word)
+    choice = sessions.choice(conversation_id, number) if number else None
+    return await _ask(choice.payload if choice else text, conversation_id, chat_service)
+
+
+async def _event(message, conversation_id: str, chat_service) -> Outcome:
+    event = (getattr(message, "event", "") or "").lower()
+    if event in WELCOME_EVENTS:
+        return Outcome(topic_menu(WELCOME))
+    if event == "click":
+        key = getattr(message, "key", "") or ""
+        if key.startswith("/"):  # a menu button configured with an intent payload
+            return await _ask(key, conversation_id, chat_service)
+        return Outcome(topic_menu("请回复数字选择主题："))
+    return Outcome(None)  # unsubscribe, location reports, views, job notices: nothing to say
+
+
+async def _ask(text: str, conversation_id: str, chat_service) -> Outcome:
+    try:
+        reply = await chat_service.reply(
+            conversation_id=conversation_id, channel="wechat", text=text
+        )
+    except Exception:  # ChatService promises a fallback; a WeChat user must still hear something
+        log.exception("chat_service failed for a WeChat message")
+        return Outcome(PhoneAnswer(UNAVAILABLE))
+    answer = phone_answer(reply)
+    return Outcome(answer if answer.text.strip() else PhoneAnswer(UNAVAILABLE))

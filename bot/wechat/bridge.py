@@ -1,0 +1,98 @@
+"""The bridge's per-app state and the path of one message: dedupe, answer, reply in time or late."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from bot.wechat.answering import answer_message
+from bot.wechat.config import WeChatConfig
+from bot.wechat.dedupe import Deduper
+from bot.wechat.delivery import CustomerService, DeliveryFailed
+from bot.wechat.phone_text import Outcome, PhoneAnswer
+from bot.wechat.protocol import ReplayGuard, message_key
+from bot.wechat.sessions import Sessions
+
+log = logging.getLogger(__name__)
+
+# WeChat waits 5 s; answer within this or say `success` and deliver later.
+REPLY_BUDGET_SECONDS = 4.5
+
+
+class WeChatBridge:
+    def __init__(self, reply_budget: float = REPLY_BUDGET_SECONDS):
+        self.reply_budget = reply_budget
+        self.sessions = Sessions()
+        self.deduper = Deduper()
+        self.replay = ReplayGuard()
+        self._customer_services: dict[tuple[str, str, str], CustomerService] = {}
+        self._background: set[asyncio.Task] = set()
+
+    def customer_service(self, config: WeChatConfig) -> CustomerService | None:
+        """One token holder per account; None when no AppID/secret is configured."""
+        if not config.customer_service_ready:
+            return None
+        key = (config.api_base, config.app_id, config.app_secret)
+        if key not in self._customer_services:
+            self._customer_services[key] = CustomerService(
+                api_base=config.api_base, app_id=config.app_id, app_secret=config.app_secret
+            )
+        return self._customer_services[key]
+
+    async def receive(
+        self, message, *, config: WeChatConfig, chat_service, arrived: float
+    ) -> str | None:
+        """The text of the passive reply, or None for `success` (nothing now, or delivered later)."""
+        openid = message.source or ""
+        conversation_id = config.conversation_id(openid)
+        job, _new = self.deduper.start(
+            message_key(message),
+            work=lambda: answer_message(
+                message,
+                conversation_id=conversation_id,
+                chat_service=chat_service,
+                sessions=self.sessions,
+            ),
+            on_unclaimed=lambda outcome: self._deliver_late(
+                outcome, conversation_id, openid, config
+            ),
+        )
+        outcome = await self.deduper.wait(job, arrived + self.reply_budget - time.monotonic())
+        if outcome is None or outcome.answer is None:
+            return None
+        return self.shown_text(conversation_id, outcome)
+
+    def shown_text(self, conversation_id: str, outcome: Outcome) -> str:
+        if outcome.is_page:
+            return outcome.answer.text
+        return self.sessions.shown(conversation_id, outcome.answer)
+
+    def _deliver_late(
+        self, outcome: Outcome, conversation_id: str, openid: str, config: WeChatConfig
+    ) -> None:
+        if outcome.answer is None:
+            return
+        task = asyncio.ensure_future(self._send_or_keep(outcome, conversation_id, openid, config))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _send_or_keep(
+        self, outcome: Outcome, conversation_id: str, openid: str, config: WeChatConfig
+    ) -> None:
+        service = self.customer_service(config)
+        if service is None:
+            self.sessions.keep_pending(conversation_id, outcome)
+            return
+        text = self.shown_text(conversation_id, outcome)
+        try:
+            await service.send_text(openid, text)
+        except DeliveryFailed as error:
+            # e.g. the user has not written for 48 hours: keep it for their next message.
+            log.warning("late WeChat answer kept for the next message: %s", error)
+            self.sessions.keep_pending(conversation_id, Outcome(PhoneAnswer(text), is_page=True))
+
+    async def drain(self) -> None:
+        """Wait for late deliveries still running (tests, shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)

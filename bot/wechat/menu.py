@@ -1,0 +1,59 @@
+"""Fixed WeChat wording: the welcome with its topic menu, and what to say for unreadable input."""
+
+from __future__ import annotations
+
+from bot.wechat.phone_text import Choice, PhoneAnswer, numbered
+
+# 12385 is the national disabled persons' service hotline (the plan names no number).
+# TODO(lead): take it from knowledge/'s single contact constant once that module exists.
+HOTLINE = "12385"
+
+# Payloads are Rasa intent payloads, like the buttons of ordinary answers (docs/design.md).
+TOPICS = [
+    Choice("有哪些补贴", "/ask_subsidy"),
+    Choice("盲人按摩", "/ask_blind_massage"),
+    Choice("高校残疾人毕业生就业", "/ask_graduate"),
+    Choice("职业技能培训", "/ask_training"),
+    Choice("公益性岗位和就业援助", "/ask_public_welfare_post"),
+    Choice("农村残疾人就业", "/ask_rural"),
+    Choice("辅助性就业（阳光家园、残疾人之家）", "/ask_supported_employment"),
+    Choice("平台、电商等新就业形态", "/ask_platform_jobs"),
+    Choice("转人工 / 热线", "/ask_human"),
+]
+
+MENU_WORDS = {"菜单", "目录", "帮助", "主菜单", "0", "menu", "help"}
+MORE_WORDS = {"更多", "更多内容", "下一页", "继续"}
+
+WELCOME = (
+    "您好，欢迎关注！我是助残就业政策助手，可以解答《黄石市促进残疾人就业三年行动方案"
+    "（2022—2024年）》（黄政办发〔2022〕60号）里的扶持政策。\n"
+    "可以直接打字或发语音提问，例如“盲人按摩考试怎么报名”。\n"
+    "也可以回复数字选择主题："
+)
+
+
+def topic_menu(intro: str = WELCOME) -> PhoneAnswer:
+    footer = f"随时回复“菜单”回到这里。需要人工帮助请拨打全国残疾人服务热线 {HOTLINE}。"
+    return PhoneAnswer(text=f"{intro}\n{numbered(TOPICS)}\n\n{footer}", choices=list(TOPICS))
+
+
+def cannot_read(kind: str) -> str:
+    """Polite reply for input the assistant cannot take (never leave a user in silence)."""
+    what = {
+        "voice": "这条语音没有识别出文字",
+        "image": "我暂时看不了图片",
+        "video": "我暂时看不了视频",
+        "shortvideo": "我暂时看不了视频",
+        "location": "我暂时用不上位置信息",
+        "link": "我暂时打不开链接",
+        "file": "我暂时打不开文件",
+    }.get(kind, "这类消息我暂时处理不了")
+    return (
+        f"抱歉，{what}。我能读懂文字，也能听懂普通话语音（请说慢一点、清楚一点）。"
+        "请直接说出或输入您的问题，例如“盲人按摩考试怎么报名”，回复“菜单”可以按主题查看。\n"
+        f"也可以拨打全国残疾人服务热线 {HOTLINE}。"
+    )
+
+
+NOTHING_MORE = "这条回答已经全部显示完了。您可以继续提问，或回复“菜单”按主题查看。"
+EMPTY_TEXT = "您好像发了一条空消息。请直接说出或输入您的问题，或回复“菜单”按主题查看。"

@@ -1,0 +1,136 @@
+"""Reply text: always well-formed XML, phone formatting, numbered choices, long-answer parts."""
+
+from __future__ import annotations
+
+import defusedxml.ElementTree as SafeET
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.wechat.phone_text import MAX_BYTES, MAX_CHARS, MORE_HINT, Choice, paginate, phone_answer
+from bot.wechat.xml_reply import text_reply_xml, xml_safe_text
+from tests.bot.wechat_fixtures.support import answer
+
+
+def content_of(xml: str) -> str:
+    return SafeET.fromstring(xml).findtext("Content")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "依据见]]>这里",
+        "]]>",
+        "a]]>b]]>]]>c",
+        "<script>alert('x')</script> & <![CDATA[ nested ]]>",
+        "emoji 👨‍🦯🦽😊 and 中文",
+        "控制字符\x00\x01\x08\x0b\x0c\x1b结束",
+        "长" * 5000,
+    ],
+)
+def test_reply_xml_is_well_formed_and_keeps_the_text(text):
+    xml = text_reply_xml(to_user="oUser", from_user="gh_account", content=text)
+    assert content_of(xml) == xml_safe_text(text)
+
+
+def test_plain_wechatpy_breaks_on_cdata_end_which_is_why_we_clean():
+    # The trap itself: wechatpy's own TextReply renders ]]> verbatim and the XML is broken.
+    from wechatpy.replies import TextReply
+
+    raw = TextReply(source="gh", target="o", content="a]]>b").render()
+    with pytest.raises(SafeET.ParseError):
+        SafeET.fromstring(raw)
+    assert content_of(text_reply_xml(to_user="o", from_user="gh", content="a]]>b")) == "a]]>b"
+
+
+def test_control_characters_are_dropped_not_escaped():
+    assert xml_safe_text("a\x00b\x07c\td\ne\r\nf\rg") == "abc\td\ne\nf\ng"
+    assert xml_safe_text("\ud800lone surrogate") == "lone surrogate"
+
+
+def test_hostile_user_ids_cannot_break_the_envelope():
+    xml = text_reply_xml(to_user="o]]><Evil/>", from_user="gh\x00", content="好")
+    root = SafeET.fromstring(xml)
+    assert root.findtext("ToUserName") == "o]]><Evil/>"
+    assert root.find("Evil") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(), max_size=3000))
+def test_any_text_gives_parseable_xml_that_round_trips(text):
+    xml = text_reply_xml(to_user="oUser", from_user="gh_account", content=text)
+    assert (content_of(xml) or "") == xml_safe_text(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("盲人按摩。，\n]]>😊ab")), max_size=4000))
+def test_parts_fit_one_message_and_lose_nothing(text):
+    parts = paginate(text)
+    for part in parts:
+        assert len(part) <= MAX_CHARS
+        assert len(part.encode()) <= MAX_BYTES
+    for part in parts[:-1]:
+        assert part.endswith(MORE_HINT)
+    rebuilt = "".join(p.removesuffix("\n\n" + MORE_HINT) for p in parts)
+    assert "".join(rebuilt.split()) == "".join(text.split())
+
+
+def test_long_answer_is_cut_at_sentence_ends():
+    sentence = "残疾人可以参加盲人医疗按摩人员考试，由市残联、市卫健委组织报名。"
+    parts = paginate(sentence * 60)
+    assert len(parts) >= 3
+    assert all(p.removesuffix("\n\n" + MORE_HINT).endswith("。") for p in parts)
+
+
+def test_short_answer_is_one_part_without_hint():
+    assert paginate("很短的回答。") == ["很短的回答。"]
+
+
+def test_phone_answer_has_text_basis_departments_and_numbered_choices():
+    reply = answer(
+        "盲人可以参加盲人医疗按摩人员考试。",
+        buttons=[
+            {"title": "详细说说", "payload": "/ask_detail"},
+            {"title": "找谁办", "payload": "/ask_responsible"},
+        ],
+        sources=[
+            {
+                "document": "黄政办发〔2022〕60号",
+                "item": 13,
+                "ref": "二（八）13",
+                "kind": "item",
+                "title": "积极开展盲人按摩就业促进行动",
+                "departments": ["市残联", "市人社局", "市卫健委"],
+                "key": "黄政办发〔2022〕60号#13",
+            },
+            {
+                "document": "黄政办发〔2022〕60号",
+                "item": 14,
+                "ref": "二（八）14",
+                "kind": "item",
+                "title": "x",
+                "departments": ["市残联", "市医保局"],
+                "key": "黄政办发〔2022〕60号#14",
+            },
+        ],
+    )
+    phone = phone_answer(reply)
+    lines = phone.text.splitlines()
+    assert lines[0] == "盲人可以参加盲人医疗按摩人员考试。"
+    assert (
+        "依据：黄政办发〔2022〕60号 二（八）13「积极开展盲人按摩就业促进行动」；黄政办发〔2022〕60号 二（八）14「x」"
+        in lines
+    )
+    assert "负责部门：市残联、市人社局、市卫健委、市医保局" in lines
+    assert lines[-2:] == ["回复 1：详细说说", "回复 2：找谁办"]
+    assert phone.choices == [
+        Choice("详细说说", "/ask_detail"),
+        Choice("找谁办", "/ask_responsible"),
+    ]
+    assert "<" not in phone.text and "/ask" not in phone.text
+
+
+def test_phone_answer_without_sources_or_buttons_is_just_the_text():
+    phone = phone_answer(answer("您好！"))
+    assert phone.text == "您好！"
+    assert phone.choices == []

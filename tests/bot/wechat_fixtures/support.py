@@ -1,0 +1,93 @@
+"""Shared helpers of the WeChat tests: a stand-in gateway app, fake chat services, signed posts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from bot.chat_service import ChatReply
+from bot.settings import Settings
+from bot.wechat.bridge import WeChatBridge
+from bot.wechat.routes import router
+from bot.wechat_sim import message_xml, plaintext_request, safe_mode_request
+
+FIXTURES = Path(__file__).parent
+TOKEN = "test-wechat-token"
+APP_ID = "wx1234567890abcdef"
+APP_SECRET = "test-app-secret"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeChat issues them
+SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+ACCOUNT = "gh_2f1d3c8b9a01"
+OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+
+
+def fixture_xml(name: str) -> str:
+    return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def answer(
+    text: str, buttons: list[dict] | None = None, sources: list[dict] | None = None
+) -> ChatReply:
+    return ChatReply(
+        sender="x",
+        replies=[{"text": text, "buttons": buttons or []}],
+        sources=sources or [],
+        intent={"name": "ask_blind_massage", "confidence": 0.95},
+    )
+
+
+class FakeChatService:
+    """Records every call; answers with `reply_for(text)` after `delay` seconds."""
+
+    def __init__(self, reply_for=None, delay: float = 0.0):
+        self.calls: list[dict] = []
+        self.delay = delay
+        self.reply_for = reply_for or (lambda text: answer(f"关于“{text}”的回答。"))
+
+    async def reply(self, *, conversation_id: str, channel: str, text: str) -> ChatReply:
+        self.calls.append({"conversation_id": conversation_id, "channel": channel, "text": text})
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return self.reply_for(text)
+
+
+def make_settings(**overrides) -> Settings:
+    values = {"wechat_token": TOKEN, "secret_key": SECRET_KEY, **overrides}
+    return Settings(_env_file=None, **values)
+
+
+def make_app(chat_service, reply_budget: float = 4.5, **settings) -> FastAPI:
+    """The WeChat router in a bare app with G's contract on app.state (settings, chat_service)."""
+    app = FastAPI()
+    app.include_router(router)
+    app.state.settings = make_settings(**settings)
+    app.state.chat_service = chat_service
+    app.state.conversation_log = None
+    app.state.wechat_bridge = WeChatBridge(reply_budget=reply_budget)
+    return app
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://wechat.test")
+
+
+async def post_plain(http: httpx.AsyncClient, xml: str, token: str = TOKEN, **kw) -> httpx.Response:
+    signed = plaintext_request(xml, token, **kw)
+    return await http.post("/wechat", params=signed.params, content=signed.body)
+
+
+async def post_safe(http: httpx.AsyncClient, xml: str, token: str = TOKEN) -> httpx.Response:
+    signed = safe_mode_request(xml, token, AES_KEY, APP_ID)
+    return await http.post("/wechat", params=signed.params, content=signed.body)
+
+
+def text_xml(text: str, msg_id: int | None = None, openid: str = OPENID) -> str:
+    return message_xml(text, msg_id=msg_id, openid=openid)
+
+
+def now() -> str:
+    return str(int(time.time()))
