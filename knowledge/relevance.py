@@ -1,0 +1,141 @@
+"""How relevant an entry or a sentence of the plan is to a question.
+
+Words (segmented with the lexicon, after normalisation) and character pairs are both used:
+words carry the meaning, character pairs survive the cases where a question and the plan
+split a phrase differently (医疗按摩 vs 盲人医疗按摩). Each feature is weighted by how rare it
+is across the plan, so 盲人 counts more than 就业.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from knowledge.store import Entry, KnowledgeBase
+
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_WORDISH = re.compile(r"\w")
+# A whole word says more than a character pair that merely occurs in it.
+WORD_WEIGHT = 1.0
+PAIR_WEIGHT = 0.5
+# A word in an action's heading says more about what the entry is for; a department named in
+# the question points at the entries it is responsible for, a little.
+TITLE_BONUS = 0.5
+DEPARTMENT_WEIGHT = 0.5
+# Responsibility lists and boilerplate shared by (nearly) every entry.
+_DEPARTMENT_NOTE = re.compile(r"[\[［【]责任部门[:：].*?[\]］】]")
+
+
+def normalize(text: str) -> str:
+    from knowledge.lexicon import get_lexicon
+
+    return get_lexicon().normalize(text)
+
+
+def simplify(text: str) -> str:
+    """Traditional -> simplified characters only, the user's words kept."""
+    from knowledge.lexicon import get_lexicon
+
+    return get_lexicon().simplify(text)
+
+
+def words(text: str, ignore: Iterable[str] = ()) -> list[str]:
+    """Distinct content words of already normalised text, in order."""
+    from knowledge.segment import segment
+
+    skip = set(ignore)
+    seen: dict[str, None] = {}
+    for token in segment(text):
+        token = token.strip()
+        if token and _WORDISH.search(token) and token not in skip:
+            seen.setdefault(token, None)
+    return list(seen)
+
+
+def features(text: str, ignore: Iterable[str] = ()) -> dict[str, float]:
+    """Words and character pairs of normalised text -> their weight."""
+    skip = set(ignore)
+    # Single characters (年, 办) match everywhere; their pairs still count.
+    feats = {w: WORD_WEIGHT for w in words(text, skip) if len(w) > 1}
+    for run in _HAN_RUN.findall(text):
+        for i in range(len(run) - 1):
+            pair = run[i : i + 2]
+            if pair not in skip:
+                feats.setdefault("~" + pair, PAIR_WEIGHT)
+    return feats
+
+
+def strip_department_note(text: str) -> str:
+    return _DEPARTMENT_NOTE.sub("", text)
+
+
+class _Index:
+    """The plan's citable entries, normalised, with feature rarity computed on demand."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self.keys = [e.key for e in entries]
+        self.texts = {
+            e.key: normalize(f"{e.title}。{strip_department_note(e.text)}") for e in entries
+        }
+        self.titles = {e.key: normalize(e.title) for e in entries}
+        self.departments = {e.key: "、".join(e.departments) for e in entries}
+        self._idf: dict[str, float] = {}
+
+    def idf(self, feature: str) -> float:
+        if feature not in self._idf:
+            needle = feature.lstrip("~")
+            count = sum(
+                1
+                for key in self.keys
+                if needle in self.texts[key] or needle in self.departments[key]
+            )
+            n = len(self.keys)
+            self._idf[feature] = math.log((n + 1) / (count + 0.5)) if count else 0.0
+        return self._idf[feature]
+
+
+@lru_cache(maxsize=8)
+def _index(kb: KnowledgeBase) -> _Index:
+    return _Index([e for e in kb.entries() if e.kind != "document"])
+
+
+def _overlap(index: _Index, query_features: dict[str, float], text: str) -> float:
+    # Substring matching: a question and the plan may segment the same phrase differently.
+    return sum(w * index.idf(f) for f, w in query_features.items() if f.lstrip("~") in text)
+
+
+def entry_scores(kb: KnowledgeBase, query_features: dict[str, float]) -> dict[str, float]:
+    """Relevance of every citable entry (not the document facts) to a question."""
+    index = _index(kb)
+    return {
+        key: _overlap(index, query_features, index.texts[key])
+        + TITLE_BONUS * _overlap(index, query_features, index.titles[key])
+        + DEPARTMENT_WEIGHT * _overlap(index, query_features, index.departments[key])
+        for key in index.keys
+    }
+
+
+def sentence_score(kb: KnowledgeBase, query_features: dict[str, float], sentence: str) -> float:
+    return _overlap(_index(kb), query_features, normalize(sentence))
+
+
+def best_sentences(
+    kb: KnowledgeBase, entry: Entry, query_features: dict[str, float], most: int = 3
+) -> list[str]:
+    """The 1-3 sentences of `entry` that answer the question, in document order.
+
+    Keeps the best sentence and those nearly as good; with no overlap at all, the first
+    sentence (which states what the item is about).
+    """
+    sentences = [s for s in (strip_department_note(s).strip() for s in entry.sentences) if s]
+    if not sentences:
+        return [strip_department_note(entry.text).strip()]
+    scored = [(sentence_score(kb, query_features, s), i) for i, s in enumerate(sentences)]
+    top = max(score for score, _ in scored)
+    if top <= 0:
+        return sentences[:1]
+    chosen = sorted(scored, key=lambda si: (-si[0], si[1]))
+    keep = [i for score, i in chosen if score >= 0.6 * top][:most]
+    return [sentences[i] for i in sorted(keep)]

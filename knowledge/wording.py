@@ -1,0 +1,95 @@
+"""The fixed Chinese wording of answers: frames, contact points and small talk.
+
+Every phone number and contact the assistant may name lives here. The plan itself names no
+phone number; 12385 is the national service hotline for persons with disabilities.
+The small-talk replies are also domain responses (domain.yml); a test keeps both in step.
+"""
+
+from __future__ import annotations
+
+HOTLINE = "12385"
+HOTLINE_NAME = "全国残疾人服务热线"
+LOCAL_FEDERATION = "当地残联"
+PLAN_PERIOD = "2022-2024"
+
+# Frames for an answer quoted from the plan.
+ANSWER_LEAD = "根据方案，"
+BASIS = "依据：{document} {ref}"
+DEPARTMENTS = "负责部门：{departments}"
+NO_DEPARTMENTS = "这部分没有列出具体负责部门，可以咨询{local}或拨打{hotline_name}{hotline}。"
+PERIOD_LINE = f"（这是方案中{PLAN_PERIOD}年的措施，现在办理请以当地最新政策为准。）"
+DEPARTMENT_SEPARATOR = "、"
+
+# Buttons offered after a quoted answer.
+BUTTON_DETAIL = {"title": "详细说说", "payload": "/ask_detail"}
+BUTTON_RESPONSIBLE = {"title": "找谁办", "payload": "/ask_responsible"}
+BUTTON_MORE = {"title": "还有别的吗", "payload": "/ask_more"}
+
+# Follow-ups.
+RESPONSIBLE_LEAD = "{ref}（{title}）的负责部门："
+RESPONSIBLE_TAIL = f"具体办理可以先联系{LOCAL_FEDERATION}，也可以拨打{HOTLINE_NAME}{HOTLINE}。"
+DETAIL_LEAD = "{document} {ref} 原文："
+MORE_LEAD = "方案里还有一条相关的："
+NOTHING_MORE = "和这个问题相关的内容，方案里就是这些了。您可以换个问法，或者问问别的。"
+NO_CONTEXT = "您想问方案里的哪一项呢？可以直接说您的问题，比如“盲人按摩有什么支持”。"
+
+# Questions the assistant asks back instead of guessing.
+SUBSIDY_CLARIFY = "方案里提到的补贴和奖励有好几种，您想了解哪一种？"
+CANDIDATES_LEAD = "您是想问下面哪一项？"
+
+# Departments and items.
+DEPARTMENT_LEAD = "{department}在方案中负责（或参与）以下{count}项："
+DEPARTMENT_LINE = "· {ref} {title}"
+DEPARTMENT_UNKNOWN = "您想问哪个部门？比如“市人社局负责什么”。"
+
+# Document facts; the period has ended, newer policy may apply.
+DOCUMENT = "这份文件是《{title}》，文号{number}，由{issuer}于{date}印发，实施期为{period}年。"
+DOCUMENT_IMPLEMENTS = "它是为落实《{implements_title}》（{implements}）制定的。"
+PERIOD_ENDED = (
+    f"方案的实施期已经结束，现在可能有新的政策，请以最新政策为准，"
+    f"可以咨询{LOCAL_FEDERATION}或拨打{HOTLINE_NAME}{HOTLINE}。"
+)
+
+# Targets.
+TARGETS_LEAD = "方案的目标："
+
+# Replies that cite nothing.
+OUT_OF_SCOPE = (
+    "这个问题不在《黄石市促进残疾人就业三年行动实施方案（2022-2024年）》的范围内，"
+    f"我没法根据方案回答。您可以拨打{HOTLINE_NAME}{HOTLINE}，或者咨询{LOCAL_FEDERATION}。"
+)
+NO_ANSWER = (
+    "抱歉，这个问题我在方案里没有找到答案。"
+    f"您可以拨打{HOTLINE_NAME}{HOTLINE}，或者让工作人员来帮您。"
+)
+HANDOFF = f"好的，正在为您转接工作人员。如果一时没人回复，您也可以拨打{HOTLINE_NAME}{HOTLINE}。"
+KB_UNAVAILABLE = (
+    f"抱歉，政策资料暂时打不开，我现在没法回答。请拨打{HOTLINE_NAME}{HOTLINE}，或者稍后再试。"
+)
+GREET = (
+    "您好！我是助残就业政策助手，可以回答黄石市促进残疾人就业三年行动方案里的问题，"
+    "比如培训补贴、盲人按摩、公益性岗位、大学生就业。请直接说您的问题。"
+)
+THANKS = "不客气！还有别的问题可以随时问我。"
+GOODBYE = f"再见！有需要可以随时来问，也可以拨打{HOTLINE_NAME}{HOTLINE}。"
+
+# The domain responses (domain.yml) that carry the fixed replies, by name.
+RESPONSES = {
+    "utter_greet": GREET,
+    "utter_thanks": THANKS,
+    "utter_goodbye": GOODBYE,
+    "utter_handoff": HANDOFF,
+    "utter_out_of_scope": OUT_OF_SCOPE,
+    "utter_no_answer": NO_ANSWER,
+    "utter_kb_unavailable": KB_UNAVAILABLE,
+}
+
+
+def readable_ref(ref: str) -> str:
+    """二（八）13 -> 二（八）第13条; refs without an item number stay as they are."""
+    head, _, tail = ref.rpartition("）")
+    if tail.isdigit():
+        return f"{head}）第{tail}条"
+    if ref.isdigit():
+        return f"第{ref}条"
+    return ref

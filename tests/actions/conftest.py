@@ -1,0 +1,61 @@
+"""Fixtures for the action tests: a throwaway knowledge base and hand-built trackers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa_sdk import Tracker
+
+from knowledge.build import build
+from knowledge.store import open_kb
+
+PLAN = Path(__file__).resolve().parents[2] / "knowledge" / "sources" / "hs-2022-60.md"
+
+
+@pytest.fixture(scope="session")
+def built_kb(tmp_path_factory) -> Path:
+    return build(
+        sources=[PLAN],
+        db_path=tmp_path_factory.mktemp("kb") / "knowledge.db",
+        tagger=lambda sentence: [],
+    )
+
+
+@pytest.fixture
+def kb_env(monkeypatch, built_kb) -> Path:
+    """Actions open the knowledge base named by KNOWLEDGE_DB, as in production."""
+    monkeypatch.setenv("KNOWLEDGE_DB", str(built_kb))
+    open_kb.cache_clear()
+    yield built_kb
+    open_kb.cache_clear()
+
+
+@pytest.fixture
+def make_tracker():
+    """A factory of Tracker objects for one user message."""
+    return _make_tracker
+
+
+def _make_tracker(
+    text: str,
+    intent: str,
+    confidence: float = 0.95,
+    entities: list[dict] | None = None,
+    slots: dict | None = None,
+) -> Tracker:
+    return Tracker(
+        sender_id="test",
+        slots={"last_keys": None, "last_query": None, "shown_keys": None, **(slots or {})},
+        latest_message={
+            "text": text,
+            "intent": {"name": intent, "confidence": confidence},
+            "entities": entities or [],
+            "intent_ranking": [{"name": intent, "confidence": confidence}],
+        },
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )

@@ -1,0 +1,103 @@
+"""The actions: read the tracker, answer through knowledge.answering, utter, set slots."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.follow_up import ActionAnswerFollowUp
+from actions.hand_off import ActionFallback, ActionHandOff, ActionOutOfScope
+from actions.policy import ActionAnswerPolicy
+from actions.small_talk import ActionSmallTalk
+from knowledge import wording
+
+DOC = "黄政办发〔2022〕60号"
+
+
+def run(action, tracker):
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher.messages, {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+def meta_of(messages) -> dict:
+    customs = [m["custom"] for m in messages if m.get("custom")]
+    assert len(customs) == 1, messages
+    return customs[0]["meta"]
+
+
+def test_policy_answer_utters_text_buttons_then_one_meta(kb_env, make_tracker):
+    tracker = make_tracker(
+        "我是盲人，想考医疗按摩的证，去哪报名？",
+        "ask_blind_massage",
+        0.93,
+        [{"entity": "group", "value": "盲人"}],
+    )
+    messages, slots = run(ActionAnswerPolicy(), tracker)
+    assert len(messages) == 2
+    assert messages[0]["text"].startswith("根据方案，组织盲人参加盲人医疗按摩人员考试")
+    assert [b["title"] for b in messages[0]["buttons"]] == ["详细说说", "找谁办", "还有别的吗"]
+    meta = meta_of(messages)
+    assert meta["intent"] == {"name": "ask_blind_massage", "confidence": 0.93}
+    assert meta["sources"][0]["key"] == f"{DOC}#13" and meta["kind"] == "answer"
+    assert meta["handoff"] is False
+    assert slots == {
+        "last_keys": [f"{DOC}#13"],
+        "last_query": tracker.latest_message["text"],
+        "shown_keys": [f"{DOC}#13"],
+    }
+
+
+def test_follow_up_reads_the_slots_and_extends_shown_keys(kb_env, make_tracker):
+    slots = {"last_keys": [f"{DOC}#13"], "last_query": "盲人按摩", "shown_keys": [f"{DOC}#13"]}
+    messages, _ = run(
+        ActionAnswerFollowUp(), make_tracker("那找谁", "ask_responsible", slots=slots)
+    )
+    assert "市卫健委" in messages[0]["text"] and meta_of(messages)["kind"] == "departments"
+
+    messages, new_slots = run(
+        ActionAnswerFollowUp(), make_tracker("还有别的吗", "ask_more", slots=slots)
+    )
+    assert meta_of(messages)["sources"][0]["key"] == f"{DOC}#14"
+    assert new_slots["shown_keys"] == [f"{DOC}#13", f"{DOC}#14"]
+    assert new_slots["last_query"] == "盲人按摩"
+
+
+@pytest.mark.parametrize(
+    "action, text, intent, response, handoff",
+    [
+        (ActionSmallTalk(), "你好", "greet", "utter_greet", False),
+        (ActionSmallTalk(), "谢谢", "thanks", "utter_thanks", False),
+        (ActionHandOff(), "转人工", "ask_human", "utter_handoff", True),
+        (ActionOutOfScope(), "残疾证怎么办", "out_of_scope", "utter_out_of_scope", False),
+    ],
+)
+def test_fixed_replies_use_domain_responses(
+    kb_env, make_tracker, action, text, intent, response, handoff
+):
+    messages, slots = run(action, make_tracker(text, intent))
+    assert messages[0]["response"] == response
+    meta = meta_of(messages)
+    assert meta["handoff"] is handoff and meta["sources"] == []
+    assert slots == {}  # nothing cited, the conversation memory stays as it was
+
+
+def test_fallback_offers_candidates_as_buttons(kb_env, make_tracker):
+    messages, _ = run(ActionFallback(), make_tracker("盲人医疗按摩", "nlu_fallback", 0.3))
+    assert messages[0]["text"].startswith("您是想问")
+    assert all(b["payload"].startswith("/ask_item{") for b in messages[0]["buttons"])
+    assert meta_of(messages)["kind"] == "candidates"
+
+
+def test_missing_knowledge_base_hands_off(monkeypatch, tmp_path, make_tracker):
+    from knowledge.store import open_kb
+
+    monkeypatch.setenv("KNOWLEDGE_DB", str(tmp_path / "missing.db"))
+    open_kb.cache_clear()
+    messages, slots = run(ActionAnswerPolicy(), make_tracker("盲人按摩", "ask_blind_massage"))
+    assert messages[0]["response"] == "utter_kb_unavailable"
+    meta = meta_of(messages)
+    assert meta["handoff"] is True and meta["sources"] == [] and slots == {}
+    assert wording.HOTLINE in wording.KB_UNAVAILABLE
