@@ -1,0 +1,168 @@
+"""Request and response models of the chat API; they also write its OpenAPI description."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, validator
+
+MAX_MESSAGE_CHARS = 500
+EMPTY_MESSAGE = "消息不能为空，请输入您想问的问题。"
+TOO_LONG_MESSAGE = f"消息太长了，请控制在 {MAX_MESSAGE_CHARS} 个字以内。"
+MALFORMED_BODY = '请求格式不正确，请发送 JSON，例如 {"message": "盲人按摩考试在哪报名？"}。'
+
+
+class ChatRequest(BaseModel):
+    sender: str | None = Field(
+        None,
+        max_length=128,
+        description="对话标识（可选，由客户端自定）。不填则用 HttpOnly Cookie 保持对话。"
+        "它只是一个键：接口不会凭它返回其他对话的内容。",
+    )
+    message: str = Field(..., description=f"用户的问题，1–{MAX_MESSAGE_CHARS} 个字。")
+
+    @validator("sender")
+    def _sender_not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        return value
+
+    @validator("message")
+    def _message_length(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError(EMPTY_MESSAGE)
+        if len(value) > MAX_MESSAGE_CHARS:
+            raise ValueError(TOO_LONG_MESSAGE)
+        return value
+
+    class Config:
+        schema_extra = {  # noqa: RUF012 - pydantic v1 Config, read once
+            "example": {"sender": "kiosk-7", "message": "盲人按摩考试在哪报名？"}
+        }
+
+
+class Button(BaseModel):
+    title: str
+    payload: str = Field(..., description="再发给 /api/chat 的 message，例如 /ask_detail")
+
+
+class Reply(BaseModel):
+    text: str
+    buttons: list[Button] = []
+
+
+class Source(BaseModel):
+    document: str = Field(..., example="黄政办发〔2022〕60号")
+    item: int | None = Field(None, description="条目编号；目标、保障措施和文件信息为 null")
+    ref: str = Field(..., example="二（八）13")
+    title: str
+    departments: list[str] = []
+    kind: str | None = Field(None, description="item | target | safeguard | document")
+    key: str | None = Field(None, example="黄政办发〔2022〕60号#13")
+
+
+class Intent(BaseModel):
+    name: str
+    confidence: float | None
+
+
+class ChatResponse(BaseModel):
+    sender: str = Field(
+        ..., description="客户端给的 sender；Cookie 对话返回一个不可当作键使用的代号"
+    )
+    replies: list[Reply]
+    sources: list[Source] = Field([], description="引用的方案条目，最相关的在前")
+    intent: Intent | None
+    handoff: bool = Field(..., description="true：建议转人工或拨打 12385")
+    answer_id: str | None = Field(None, description="用于 /api/feedback")
+
+    class Config:
+        schema_extra = {  # noqa: RUF012 - pydantic v1 Config, read once
+            "example": {
+                "sender": "kiosk-7",
+                "replies": [
+                    {
+                        "text": "关于盲人医疗按摩，方案第二（八）13条这样规定：……",
+                        "buttons": [{"title": "找谁办", "payload": "/ask_responsible"}],
+                    }
+                ],
+                "sources": [
+                    {
+                        "document": "黄政办发〔2022〕60号",
+                        "item": 13,
+                        "ref": "二（八）13",
+                        "title": "积极开展盲人按摩就业促进行动",
+                        "departments": ["各县（市、区）人民政府", "市残联", "市人社局", "市卫健委"],
+                        "kind": "item",
+                        "key": "黄政办发〔2022〕60号#13",
+                    }
+                ],
+                "intent": {"name": "ask_blind_massage", "confidence": 0.97},
+                "handoff": False,
+                "answer_id": "3f2a9c0d6b1e4e8f9a7b5c3d2e1f0a9b",
+            }
+        }
+
+
+class HistoryTurn(BaseModel):
+    answer_id: str
+    time: str
+    message: str
+    replies: list[Reply]
+    sources: list[Source]
+    handoff: bool
+    feedback: Literal["up", "down"] | None
+
+
+class HistoryResponse(BaseModel):
+    turns: list[HistoryTurn]
+
+
+class FeedbackRequest(BaseModel):
+    answer_id: str = Field(..., max_length=64)
+    value: Literal["up", "down"]
+
+    class Config:
+        schema_extra = {  # noqa: RUF012 - pydantic v1 Config, read once
+            "example": {"answer_id": "3f2a9c0d6b1e4e8f9a7b5c3d2e1f0a9b", "value": "up"}
+        }
+
+
+class FeedbackResponse(BaseModel):
+    ok: bool
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(..., description="简短的中文说明")
+
+
+class ComponentHealth(BaseModel):
+    ok: bool
+    error: str | None = None
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded"]
+    gateway: dict
+    rasa: dict
+    action_server: dict
+    knowledge_base: dict
+
+
+ERROR_RESPONSES = {
+    413: {
+        "model": ErrorResponse,
+        "description": "请求体超过 64 KB（在解析之前拒绝）",
+        "content": {
+            "application/json": {
+                "example": {"detail": "请求内容太大（上限 64 KB），请缩短后再发送。"}
+            }
+        },
+    },
+    422: {
+        "model": ErrorResponse,
+        "description": "消息为空、超过 500 字或请求格式不正确",
+        "content": {"application/json": {"example": {"detail": EMPTY_MESSAGE}}},
+    },
+}

@@ -1,0 +1,83 @@
+"""The FastAPI gateway: chat API, health, console, WeChat bridge and the web page."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from bot import api_docs, chat_routes, health
+from bot.chat_service import ChatService
+from bot.console import routes as console_routes
+from bot.console.session import LoginThrottle, NotSignedIn
+from bot.conversation_log import ConversationLog
+from bot.errors import install_error_handlers
+from bot.middleware import BodySizeLimit, SecurityHeaders
+from bot.rasa_client import RasaClient
+from bot.settings import REPO_ROOT, Settings, get_settings
+
+WEBCHAT_DIR = REPO_ROOT / "webchat"
+CONSOLE_STATIC_DIR = Path(__file__).resolve().parent / "static"
+DESCRIPTION = (
+    "助残就业政策助手的接口：解答《黄石市促进残疾人就业三年行动实施方案（2022-2024年）》"
+    "（黄政办发〔2022〕60号）的问题。助手答不了时会建议拨打全国残疾人服务热线 12385。"
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    conversation_log = ConversationLog(settings.conversation_db, settings.secret_key)
+    rasa = RasaClient(settings.rasa_url, settings.action_server_url, settings.rasa_timeout)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        await rasa.aclose()
+        conversation_log.close()
+
+    app = FastAPI(
+        title="助残就业政策助手",
+        description=DESCRIPTION,
+        version="1.0",
+        docs_url=None,  # replaced by bot.api_docs (no inline script, works offline)
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.conversation_log = conversation_log
+    app.state.chat_service = ChatService(rasa, conversation_log, settings.secret_key)
+    app.state.login_throttle = LoginThrottle()
+    app.state.open_knowledge = lambda: _open_kb(settings.knowledge_db)
+
+    install_error_handlers(app)
+    app.add_exception_handler(NotSignedIn, _to_sign_in)
+    app.add_middleware(BodySizeLimit)
+    app.add_middleware(SecurityHeaders)  # added last = outermost: covers every response
+
+    from bot.wechat.routes import router as wechat_router
+
+    app.include_router(chat_routes.router)
+    app.include_router(health.router)
+    app.include_router(api_docs.router)
+    app.include_router(console_routes.public)
+    app.include_router(console_routes.router)
+    app.include_router(wechat_router)
+    app.mount("/static", StaticFiles(directory=CONSOLE_STATIC_DIR), name="console-static")
+    if WEBCHAT_DIR.is_dir():
+        # Mounted last: it answers every path no route above claimed.
+        app.mount("/", StaticFiles(directory=WEBCHAT_DIR, html=True), name="webchat")
+    return app
+
+
+def _open_kb(path: Path):
+    from knowledge.store import open_kb
+
+    return open_kb(path)
+
+
+async def _to_sign_in(request: Request, exc: NotSignedIn) -> RedirectResponse:
+    return RedirectResponse(f"/console/login?next={quote(exc.next_path)}", status_code=303)

@@ -1,0 +1,109 @@
+"""The chat API: /api/chat, /api/history, /api/feedback.
+
+Conversations are namespaced so a client-chosen key can never reach a cookie conversation:
+`web:<cookie token>` for the browser, `api:<client key>` for API clients.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from bot.api_models import (
+    ERROR_RESPONSES,
+    ChatRequest,
+    ChatResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+    HistoryResponse,
+)
+
+COOKIE_NAME = "conversation"
+COOKIE_MAX_AGE = 30 * 24 * 3600
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")  # secrets.token_urlsafe(16): 128 random bits
+
+router = APIRouter(prefix="/api", tags=["chat"])
+
+
+def cookie_token(request: Request) -> str | None:
+    token = request.cookies.get(COOKIE_NAME)
+    return token if token and _TOKEN.match(token) else None
+
+
+def set_conversation_cookie(request: Request, response: Response, token: str) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def public_handle(request: Request, conversation_id: str) -> str:
+    """What the API shows as `sender` for a cookie conversation: not the token, not usable as a key."""
+    secret = request.app.state.settings.secret_key.encode()
+    return "web-" + hmac.new(secret, conversation_id.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+CHAT_DESCRIPTION = (
+    "发一句话，得到助手的回答、引用的方案条目、识别出的意图和是否建议转人工。"
+    "不填 sender 时，对话保存在 HttpOnly Cookie 里。"
+    "助手暂时答不了（服务停了、太慢或没有回答）时，3 秒内回复说明情况，"
+    "请用户拨打全国残疾人服务热线 12385，并返回 handoff: true。"
+    "消息为空、超过 500 字或格式不对返回 422；请求体超过 64 KB 返回 413。"
+)
+
+
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    responses=ERROR_RESPONSES,
+    summary="向助手提问",
+    description=CHAT_DESCRIPTION,
+)
+async def chat(body: ChatRequest, request: Request, response: Response) -> dict:
+    """One answer per message; the conversation comes from `sender` or the cookie."""
+    if body.sender is not None:
+        conversation_id, channel, shown = f"api:{body.sender}", "api", body.sender
+    else:
+        token = cookie_token(request)
+        if token is None:
+            token = secrets.token_urlsafe(16)
+        set_conversation_cookie(request, response, token)
+        conversation_id, channel = f"web:{token}", "web"
+        shown = public_handle(request, conversation_id)
+    reply = await request.app.state.chat_service.reply(
+        conversation_id=conversation_id, channel=channel, text=body.message, sender=shown
+    )
+    return reply.as_dict()
+
+
+@router.get("/history", response_model=HistoryResponse, summary="本对话的记录（仅 Cookie 对话）")
+def history(request: Request) -> dict:
+    """本浏览器自己的对话记录（页面刷新后恢复用）；没有 Cookie 时为空。"""
+    token = cookie_token(request)
+    if token is None:
+        return {"turns": []}
+    turns = request.app.state.conversation_log.history(f"web:{token}")
+    return {"turns": [{**t, "answer_id": t["id"]} for t in turns]}
+
+
+@router.post(
+    "/feedback",
+    response_model=FeedbackResponse,
+    responses={**ERROR_RESPONSES, 404: {"description": "不是本对话的回答"}},
+    summary="对一条回答点赞或点踩（仅 Cookie 对话）",
+)
+def feedback(body: FeedbackRequest, request: Request) -> dict:
+    token = cookie_token(request)
+    log = request.app.state.conversation_log
+    if token is None or not log.set_feedback(f"web:{token}", body.answer_id, body.value):
+        raise HTTPException(status_code=404, detail="找不到这条回答。")
+    return {"ok": True}

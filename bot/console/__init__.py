@@ -1,0 +1,1 @@
+"""The hotline console: sign-in, knowledge search and browsing, the conversation log."""

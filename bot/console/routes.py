@@ -1,0 +1,256 @@
+"""Console pages. Every route of `router` requires a signed-in operator; `public` is sign-in only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from bot.console.csv_export import turns_csv
+from bot.console.passwords import has_password, verify_password
+from bot.console.phone_text import phone_text
+from bot.console.session import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    csrf_ok,
+    login_token,
+    new_login_token,
+    new_session,
+    require_operator,
+)
+from bot.conversation_log import LOG_FILTERS
+from bot.masking import mask
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+SEARCH_LIMIT = 5
+FILTER_LABELS = {
+    "low": "置信度低",
+    "unanswered": "没有答上",
+    "down": "👎 差评",
+    "handoff": "转人工",
+}
+CHANNEL_LABELS = {"web": "网页", "api": "接口", "wechat": "微信"}
+
+public = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(
+    prefix="/console", include_in_schema=False, dependencies=[Depends(require_operator)]
+)
+
+
+def render(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+    session = getattr(request.state, "console_session", None)
+    context.setdefault("csrf", session["csrf"] if session else None)
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def knowledge(request: Request):
+    """The knowledge base, or None with the reason when it is not built."""
+    try:
+        return request.app.state.open_knowledge(), None
+    except Exception as exc:  # noqa: BLE001 - shown to the operator as "not available"
+        return None, type(exc).__name__
+
+
+def safe_next(path: str | None) -> str:
+    # Only ever back into the console: no open redirect through ?next=.
+    if path and path.startswith("/console") and not path.startswith("//"):
+        return path
+    return "/console"
+
+
+# -- sign-in -------------------------------------------------------------------------------
+
+
+@public.get("/login")
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    token, signed = new_login_token(request)
+    response = render(
+        request,
+        "console/login.html",
+        login_csrf=token,
+        next=safe_next(next),
+        no_password=not has_password(request.app.state.conversation_log),
+        error=None,
+    )
+    response.set_cookie(LOGIN_COOKIE, signed, httponly=True, samesite="strict", path="/console")
+    return response
+
+
+@public.post("/login")
+def login(
+    request: Request,
+    password: str = Form(""),
+    csrf: str = Form(""),
+    next: str = Form("/console"),
+) -> Response:
+    log = request.app.state.conversation_log
+    throttle = request.app.state.login_throttle
+    client = request.client.host if request.client else "?"
+
+    def again(error: str, status_code: int) -> HTMLResponse:
+        token, signed = new_login_token(request)
+        response = render(
+            request,
+            "console/login.html",
+            status_code=status_code,
+            login_csrf=token,
+            next=safe_next(next),
+            error=error,
+            no_password=not has_password(log),
+        )
+        response.set_cookie(LOGIN_COOKIE, signed, httponly=True, samesite="strict", path="/console")
+        return response
+
+    if not csrf_ok(login_token(request), csrf):
+        return again("页面已过期，请重新输入密码。", 400)
+    if throttle.blocked(client):
+        return again("登录失败次数太多，请 10 分钟后再试。", 429)
+    if not verify_password(log, password):
+        throttle.failed(client)
+        return again("密码不对，请重试。", 401)
+    throttle.succeeded(client)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        new_session(request),
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/console",
+    )
+    response.delete_cookie(LOGIN_COOKIE, path="/console")
+    return response
+
+
+# -- signed-in pages -----------------------------------------------------------------------
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form("")) -> Response:
+    if not csrf_ok(request.state.console_session["csrf"], csrf):
+        return render(
+            request,
+            "console/message.html",
+            status_code=400,
+            title="无法退出",
+            message="页面已过期，请刷新后再试。",
+        )
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/console")
+    return response
+
+
+def entry_view(entry) -> dict:
+    return {"entry": entry, "phone_text": phone_text(entry)}
+
+
+@router.get("")
+def search_page(request: Request, q: str = "") -> HTMLResponse:
+    query = mask(q.strip())[:200]
+    kb, problem = knowledge(request)
+    results = []
+    if kb is not None and query:
+        results = [entry_view(hit.entry) for hit in kb.search(query, limit=SEARCH_LIMIT)]
+    return render(request, "console/search.html", q=query, results=results, problem=problem)
+
+
+@router.get("/browse")
+def browse_page(request: Request) -> HTMLResponse:
+    kb, problem = knowledge(request)
+    parts, entries = [], {}
+    if kb is not None:
+        parts = kb.structure()
+        entries = {e.key: entry_view(e) for e in kb.entries()}
+    return render(request, "console/browse.html", parts=parts, entries=entries, problem=problem)
+
+
+@router.get("/entry")
+def entry_page(request: Request, key: str = "") -> HTMLResponse:
+    kb, _ = knowledge(request)
+    if kb is None:
+        return render(
+            request,
+            "console/message.html",
+            status_code=503,
+            title="知识库不可用",
+            message="知识库还没有建好（make setup）。",
+        )
+    try:
+        entry = kb.entry(key)
+    except LookupError:
+        return render(
+            request,
+            "console/message.html",
+            status_code=404,
+            title="没有这一条",
+            message="方案里找不到这一条。",
+        )
+    return render(request, "console/entry.html", item=entry_view(entry))
+
+
+@router.get("/departments")
+def departments_page(request: Request, name: str | None = None) -> HTMLResponse:
+    kb, problem = knowledge(request)
+    departments, selected, items = [], None, []
+    if kb is not None:
+        departments = kb.departments()
+        if name:
+            try:
+                selected = kb.department(name)
+                items = [entry_view(kb.entry(key)) for key in selected.keys]
+            except LookupError:
+                selected = None
+    return render(
+        request,
+        "console/departments.html",
+        departments=departments,
+        selected=selected,
+        name=name,
+        items=items,
+        problem=problem,
+        quote=quote,
+    )
+
+
+def _filters(channel: str | None, filter: str | None) -> tuple[str | None, str | None]:
+    return (
+        channel if channel in CHANNEL_LABELS else None,
+        filter if filter in LOG_FILTERS else None,
+    )
+
+
+@router.get("/log")
+def log_page(request: Request, channel: str | None = None, filter: str | None = None):
+    channel, filter = _filters(channel, filter)
+    conversations = request.app.state.conversation_log.conversations(channel=channel, filter=filter)
+    return render(
+        request,
+        "console/log.html",
+        conversations=conversations,
+        channel=channel,
+        filter=filter,
+        filter_labels=FILTER_LABELS,
+        channel_labels=CHANNEL_LABELS,
+    )
+
+
+@router.get("/unanswered")
+def unanswered_page(request: Request) -> HTMLResponse:
+    groups = request.app.state.conversation_log.unanswered()
+    return render(request, "console/unanswered.html", groups=groups)
+
+
+@router.get("/log.csv")
+def log_csv(request: Request, channel: str | None = None, filter: str | None = None) -> Response:
+    channel, filter = _filters(channel, filter)
+    turns = request.app.state.conversation_log.turns(channel=channel, filter=filter, limit=100_000)
+    return Response(
+        turns_csv(turns).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="conversations.csv"'},
+    )

@@ -1,0 +1,104 @@
+"""Signed console sessions (itsdangerous), CSRF tokens and the sign-in requirement."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections import defaultdict, deque
+
+from fastapi import Request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from bot.console.passwords import password_fingerprint
+
+SESSION_COOKIE = "console_session"
+LOGIN_COOKIE = "console_login"
+SESSION_MAX_AGE = 12 * 3600
+LOGIN_MAX_AGE = 3600
+
+
+class NotSignedIn(Exception):
+    """Raised by `require_operator`; the app turns it into a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+def _serializer(request: Request, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.state.settings.secret_key, salt=purpose)
+
+
+def new_session(request: Request) -> str:
+    payload = {
+        "v": password_fingerprint(request.app.state.conversation_log),
+        "csrf": secrets.token_urlsafe(24),
+    }
+    return _serializer(request, SESSION_COOKIE).dumps(payload)
+
+
+def read_session(request: Request) -> dict | None:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    try:
+        payload = _serializer(request, SESSION_COOKIE).loads(raw, max_age=SESSION_MAX_AGE)
+    except BadSignature:
+        return None
+    current = password_fingerprint(request.app.state.conversation_log)
+    if not isinstance(payload, dict) or current is None or payload.get("v") != current:
+        return None
+    return payload
+
+
+def require_operator(request: Request) -> dict:
+    """Dependency of every console page except sign-in."""
+    session = read_session(request)
+    if session is None:
+        raise NotSignedIn(request.url.path)
+    request.state.console_session = session
+    return session
+
+
+def csrf_ok(expected: str | None, submitted: str | None) -> bool:
+    return bool(expected and submitted) and hmac.compare_digest(expected, submitted)
+
+
+def new_login_token(request: Request) -> tuple[str, str]:
+    """(raw token for the form, signed value for the cookie): double-submit CSRF for sign-in."""
+    token = secrets.token_urlsafe(24)
+    return token, _serializer(request, LOGIN_COOKIE).dumps(token)
+
+
+def login_token(request: Request) -> str | None:
+    raw = request.cookies.get(LOGIN_COOKIE)
+    if not raw:
+        return None
+    try:
+        return _serializer(request, LOGIN_COOKIE).loads(raw, max_age=LOGIN_MAX_AGE)
+    except BadSignature:
+        return None
+
+
+class LoginThrottle:
+    """At most `limit` failed sign-ins per client within `window` seconds."""
+
+    def __init__(self, limit: int = 5, window: float = 600) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, client: str) -> deque[float]:
+        failures = self._failures[client]
+        while failures and failures[0] < time.monotonic() - self.window:
+            failures.popleft()
+        return failures
+
+    def blocked(self, client: str) -> bool:
+        return len(self._recent(client)) >= self.limit
+
+    def failed(self, client: str) -> None:
+        self._recent(client).append(time.monotonic())
+
+    def succeeded(self, client: str) -> None:
+        self._failures.pop(client, None)

@@ -1,0 +1,265 @@
+"""The conversation log: every message and answer, in its own SQLite database (WAL mode).
+
+Only masked text is ever passed in. Senders are stored as an HMAC of the conversation id, so the
+log can group a conversation's turns without holding the raw cookie token, API key or openid.
+The console password lives here too (table `console_credentials`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import sqlite3
+import threading
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+TURNS = "turns"
+CREDENTIALS = "console_credentials"
+LOW_CONFIDENCE = 0.6
+# Answers that did not answer the question: the service was down, nothing matched, or the
+# question lies outside the plan. The console groups them so staff see what people miss.
+UNANSWERED_KINDS = ("no_answer", "out_of_scope", "unavailable")
+LOG_FILTERS = ("low", "unanswered", "down", "handoff")
+
+
+def hash_sender(secret_key: str, conversation_id: str) -> str:
+    return hmac.new(secret_key.encode(), conversation_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def normalize_question(text: str) -> str:
+    """A grouping key: width/case folded, without spaces, punctuation and emoji."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
+
+
+@dataclass
+class Turn:
+    conversation_id: str
+    channel: str
+    message: str
+    replies: list[dict]
+    sources: list[dict]
+    intent: dict | None
+    handoff: bool
+    kind: str | None
+    latency_ms: int
+    answer_id: str = ""
+
+
+class ConversationLog:
+    def __init__(self, path: Path, secret_key: str) -> None:
+        self.path = Path(path)
+        self._secret_key = secret_key
+        self._lock = threading.Lock()
+        self._db: Database | None = None
+
+    # -- connection --------------------------------------------------------------------
+    def _database(self) -> Database:
+        if self._db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection shared by the event loop and the threadpool, guarded by the lock.
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=5)
+            db = Database(conn)
+            db.enable_wal()
+            self._ensure_tables(db)
+            self._db = db
+        return self._db
+
+    @staticmethod
+    def _ensure_tables(db: Database) -> None:
+        db[TURNS].create(
+            {
+                "id": str,
+                "time": str,
+                "channel": str,
+                "sender": str,
+                "message": str,
+                "normalized": str,
+                "replies": str,
+                "reply_text": str,
+                "intent": str,
+                "confidence": float,
+                "sources": str,
+                "cited": str,
+                "kind": str,
+                "latency_ms": int,
+                "handoff": int,
+                "answered": int,
+                "feedback": str,
+            },
+            pk="id",
+            if_not_exists=True,
+        )
+        db[TURNS].create_index(["sender", "time"], if_not_exists=True)
+        db[TURNS].create_index(["time"], if_not_exists=True)
+        db[CREDENTIALS].create(
+            {"id": int, "salt": str, "hash": str, "params": str, "updated": str},
+            pk="id",
+            if_not_exists=True,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.conn.close()
+                self._db = None
+
+    def sender_hash(self, conversation_id: str) -> str:
+        return hash_sender(self._secret_key, conversation_id)
+
+    # -- writing -----------------------------------------------------------------------
+    def record(self, turn: Turn) -> str:
+        answer_id = turn.answer_id or uuid.uuid4().hex
+        intent = turn.intent or {}
+        row = {
+            "id": answer_id,
+            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "channel": turn.channel,
+            "sender": self.sender_hash(turn.conversation_id),
+            "message": turn.message,
+            "normalized": normalize_question(turn.message),
+            "replies": json.dumps(turn.replies, ensure_ascii=False),
+            "reply_text": "\n".join(r.get("text", "") for r in turn.replies),
+            "intent": intent.get("name"),
+            "confidence": intent.get("confidence"),
+            "sources": json.dumps(turn.sources, ensure_ascii=False),
+            "cited": " ".join(s.get("ref") or s.get("key") or "" for s in turn.sources),
+            "kind": turn.kind,
+            "latency_ms": turn.latency_ms,
+            "handoff": int(turn.handoff),
+            "answered": int(_answered(turn)),
+            "feedback": None,
+        }
+        with self._lock:
+            self._database()[TURNS].insert(row)
+        return answer_id
+
+    def set_feedback(self, conversation_id: str, answer_id: str, value: str) -> bool:
+        """Store 👍/👎 for an answer of this conversation; False if it is not one of its answers."""
+        with self._lock:
+            db = self._database()
+            cursor = db.execute(
+                f"update {TURNS} set feedback = ? where id = ? and sender = ?",
+                [value, answer_id, self.sender_hash(conversation_id)],
+            )
+            db.conn.commit()
+            return cursor.rowcount == 1
+
+    # -- reading -----------------------------------------------------------------------
+    def _query(self, sql: str, params: list | dict = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            db = self._database()
+            cursor = db.execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def history(self, conversation_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._query(
+            f"select * from (select * from {TURNS} where sender = ? order by time desc limit ?) "
+            "order by time",
+            [self.sender_hash(conversation_id), limit],
+        )
+        return [_decoded(r) for r in rows]
+
+    def turns(
+        self, *, channel: str | None = None, filter: str | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Recent turns, newest first, optionally of one channel and one console filter."""
+        where, params = _conditions(channel, filter)
+        rows = self._query(
+            f"select * from {TURNS} {where} order by time desc limit ?", [*params, limit]
+        )
+        return [_decoded(r) for r in rows]
+
+    def conversations(
+        self, *, channel: str | None = None, filter: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Conversations with a matching turn, most recent first, each with all its turns."""
+        where, params = _conditions(channel, filter)
+        heads = self._query(
+            f"select sender, channel, max(time) as last from {TURNS} {where} "
+            "group by sender, channel order by last desc limit ?",
+            [*params, limit],
+        )
+        result = []
+        for head in heads:
+            rows = self._query(
+                f"select * from {TURNS} where sender = ? and channel = ? order by time",
+                [head["sender"], head["channel"]],
+            )
+            result.append({**head, "turns": [_decoded(r) for r in rows]})
+        return result
+
+    def unanswered(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Questions the assistant could not answer, grouped by normalised text, most frequent first."""
+        return self._query(
+            f"select normalized, count(*) as count, max(time) as last, "
+            f"(select message from {TURNS} t2 where t2.normalized = t.normalized "
+            " and t2.answered = 0 order by time desc limit 1) as example "
+            f"from {TURNS} t where answered = 0 and normalized != '' "
+            "group by normalized order by count desc, last desc limit ?",
+            [limit],
+        )
+
+    def channels(self) -> list[str]:
+        return [r["channel"] for r in self._query(f"select distinct channel from {TURNS}")]
+
+    # -- console password --------------------------------------------------------------
+    def password_record(self) -> dict | None:
+        rows = self._query(f"select * from {CREDENTIALS} where id = 1")
+        return rows[0] if rows else None
+
+    def store_password_record(self, salt: str, hash: str, params: str) -> None:
+        with self._lock:
+            self._database()[CREDENTIALS].upsert(
+                {
+                    "id": 1,
+                    "salt": salt,
+                    "hash": hash,
+                    "params": params,
+                    "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                },
+                pk="id",
+            )
+
+
+def _answered(turn: Turn) -> bool:
+    if turn.kind in UNANSWERED_KINDS:
+        return False
+    fell_back = bool(turn.intent) and turn.intent.get("name") == "nlu_fallback"
+    return not (fell_back and not turn.sources)
+
+
+def _conditions(channel: str | None, filter: str | None) -> tuple[str, list]:
+    clauses, params = [], []
+    if channel:
+        clauses.append("channel = ?")
+        params.append(channel)
+    if filter == "low":
+        clauses.append("confidence is not null and confidence < ?")
+        params.append(LOW_CONFIDENCE)
+    elif filter == "unanswered":
+        clauses.append("answered = 0")
+    elif filter == "down":
+        clauses.append("feedback = 'down'")
+    elif filter == "handoff":
+        clauses.append("handoff = 1")
+    where = ("where " + " and ".join(clauses)) if clauses else ""
+    return where, params
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    row["replies"] = json.loads(row.get("replies") or "[]")
+    row["sources"] = json.loads(row.get("sources") or "[]")
+    row["handoff"] = bool(row.get("handoff"))
+    row["answered"] = bool(row.get("answered"))
+    return row

@@ -1,0 +1,46 @@
+"""GET /healthz: the gateway, Rasa, the action server and the knowledge base, reported separately."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from bot.api_models import HealthResponse
+
+router = APIRouter(tags=["health"])
+
+
+def knowledge_base_health(path) -> dict:
+    try:
+        from knowledge.store import open_kb
+
+        kb = open_kb(path)
+        return {"ok": True, "entries": len(kb.entries()), "document": kb.document().number}
+    except Exception as exc:  # noqa: BLE001 - any failure is "not usable", reported by type
+        return {"ok": False, "error": type(exc).__name__}
+
+
+@router.get(
+    "/healthz",
+    response_model=HealthResponse,
+    summary="健康检查",
+    description="分别报告网关、Rasa、动作服务器和知识库是否可用；全部可用时 200，否则 503。",
+    responses={503: {"model": HealthResponse, "description": "某个部分不可用"}},
+)
+async def healthz(request: Request) -> JSONResponse:
+    state = request.app.state
+    rasa, actions = await asyncio.gather(
+        state.chat_service.rasa.rasa_health(), state.chat_service.rasa.action_server_health()
+    )
+    kb = knowledge_base_health(state.settings.knowledge_db)
+    body = {
+        "gateway": {"ok": True, "log_write_failures": state.chat_service.log_failures},
+        "rasa": rasa,
+        "action_server": actions,
+        "knowledge_base": kb,
+    }
+    healthy = all(part["ok"] for part in body.values())
+    body = {"status": "ok" if healthy else "degraded", **body}
+    return JSONResponse(body, status_code=200 if healthy else 503)

@@ -1,0 +1,263 @@
+"""`python -m bot run`: the action server, Rasa and the gateway as child processes.
+
+Rasa and the action server listen on 127.0.0.1 only. Each child is started only when what it
+needs exists, is waited for until healthy, logs to LOG_DIR, and is stopped on Ctrl-C/SIGTERM.
+The children only ever see masked text: the gateway masks before it calls Rasa, and uvicorn's
+access log (URLs with console search words) is off.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+import httpx
+import yaml
+
+from bot.settings import REPO_ROOT, Settings
+
+MODEL = REPO_ROOT / "models" / "assistant.tar.gz"
+ENDPOINTS = REPO_ROOT / "endpoints.yml"
+ACTIONS_PACKAGE = REPO_ROOT / "actions" / "__init__.py"
+LOOPBACK = "127.0.0.1"
+STOP_GRACE_SECONDS = 10
+
+
+class StartupFailed(Exception):
+    pass
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+    log_file: IO[bytes]
+
+
+def port_of(url: str, default: int) -> int:
+    return urlsplit(url).port or default
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONHASHSEED", "0")
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.update(extra or {})
+    return env
+
+
+def write_endpoints(settings: Settings, run_dir: Path) -> Path:
+    """endpoints.yml with the action endpoint pointed at ACTION_SERVER_URL (tests use other ports)."""
+    config = {}
+    if ENDPOINTS.is_file():
+        config = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8")) or {}
+    config["action_endpoint"] = {"url": settings.action_server_url + "/webhook"}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / "endpoints.yml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+class Launcher:
+    def __init__(self, settings: Settings, gateway_only: bool = False) -> None:
+        self.settings = settings
+        self.gateway_only = gateway_only
+        self.children: list[Child] = []
+        self.log_dir = settings.log_dir
+        self.http = httpx.Client(timeout=2, trust_env=False)
+
+    def say(self, text: str) -> None:
+        print(text, flush=True)
+
+    # -- children ----------------------------------------------------------------------
+    def start(self, name: str, args: list[str], env: dict[str, str] | None = None) -> Child:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{name}.log"
+        log_file = open(log_path, "ab")  # noqa: SIM115 - lives as long as the child
+        # A new session: Ctrl-C reaches only the launcher, which stops children in order.
+        process = subprocess.Popen(
+            args,
+            cwd=REPO_ROOT,
+            env=child_env(env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        child = Child(name, process, log_path, log_file)
+        self.children.append(child)
+        self.say(f"· 启动 {name}（pid {process.pid}，日志 {log_path}）")
+        return child
+
+    def wait_until(self, child: Child, ready, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if child.process.poll() is not None:
+                raise StartupFailed(
+                    f"{child.name} 启动失败，退出码 {child.process.returncode}；"
+                    f"请看日志 {child.log_path}"
+                )
+            if ready():
+                self.say(f"  {child.name} 已就绪")
+                return
+            time.sleep(0.5)
+        raise StartupFailed(
+            f"{child.name} 在 {timeout:.0f} 秒内没有就绪；请看日志 {child.log_path}"
+        )
+
+    def _ok(self, url: str) -> bool:
+        try:
+            return self.http.get(url).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _gateway_up(self, url: str) -> bool:
+        try:
+            body = self.http.get(url, timeout=5).json()
+            return bool(body.get("gateway", {}).get("ok"))
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    def stop_all(self) -> None:
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in reversed(self.children):
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+            child.log_file.close()
+        if self.children:
+            self.say("已停止所有进程。")
+        self.children = []
+        self.http.close()
+
+    # -- the sequence ------------------------------------------------------------------
+    def start_action_server(self) -> None:
+        if not ACTIONS_PACKAGE.is_file():
+            self.say("! 没有 actions/ 包，不启动动作服务器。")
+            return
+        port = port_of(self.settings.action_server_url, 5055)
+        child = self.start(
+            "action_server",
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)],
+            # rasa_sdk 3.6 has no host flag; its Sanic app reads the host from SANIC_HOST.
+            env={"SANIC_HOST": LOOPBACK, "ACTION_SERVER_SANIC_WORKERS": "1"},
+        )
+        self.wait_until(child, lambda: self._ok(f"http://{LOOPBACK}:{port}/health"), 120)
+
+    def start_rasa(self) -> None:
+        if not MODEL.is_file():
+            self.say(
+                f"! 还没有训练好的模型（{MODEL}），不启动 Rasa；"
+                "网关会请用户拨打 12385。先运行 make setup。"
+            )
+            return
+        port = port_of(self.settings.rasa_url, 5005)
+        endpoints = write_endpoints(self.settings, self.log_dir.parent / "run")
+        child = self.start(
+            "rasa",
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "run",
+                "--enable-api",
+                "-i",
+                LOOPBACK,
+                "-p",
+                str(port),
+                "-m",
+                str(MODEL),
+                "--endpoints",
+                str(endpoints),
+            ],
+        )
+        self.say("  Rasa 加载模型通常需要 30–60 秒……")
+        self.wait_until(child, lambda: self._ok(f"http://{LOOPBACK}:{port}/status"), 300)
+
+    def start_gateway(self) -> str:
+        host, port = self.settings.gateway_host, self.settings.gateway_port
+        child = self.start(
+            "gateway",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bot.app:create_app",
+                "--factory",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--proxy-headers",
+                "--no-access-log",
+                # Rasa pins an old `websockets` that uvicorn's auto-detection trips over;
+                # the gateway serves no websockets.
+                "--ws",
+                "none",
+            ],
+        )
+        shown_host = LOOPBACK if host in ("0.0.0.0", "::") else host
+        base = f"http://{shown_host}:{port}"
+        self.wait_until(child, lambda: self._gateway_up(base + "/healthz"), 60)
+        return base
+
+    def check_knowledge_base(self) -> None:
+        if not self.settings.knowledge_db.is_file():
+            self.say(f"! 知识库不存在（{self.settings.knowledge_db}）；先运行 make setup。")
+
+    def check_console_password(self) -> None:
+        from bot.console.passwords import has_password
+        from bot.conversation_log import ConversationLog
+
+        log = ConversationLog(self.settings.conversation_db, self.settings.secret_key)
+        try:
+            if not has_password(log):
+                self.say("! 热线工作台还没有密码：运行 `python -m bot set-password` 设置。")
+        finally:
+            log.close()
+
+    def run(self) -> int:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            self.check_knowledge_base()
+            self.check_console_password()
+            if not self.gateway_only:
+                self.start_action_server()
+                self.start_rasa()
+            base = self.start_gateway()
+            self.say(f"\n助手已启动：打开 {base}/ \n热线工作台：{base}/console\n按 Ctrl-C 停止。")
+            while True:
+                for child in self.children:
+                    if child.process.poll() is not None:
+                        raise StartupFailed(
+                            f"{child.name} 意外退出（退出码 "
+                            f"{child.process.returncode}）；请看日志 {child.log_path}"
+                        )
+                time.sleep(1)
+        except StartupFailed as exc:
+            self.say(f"错误：{exc}")
+            return 1
+        except KeyboardInterrupt:
+            self.say("\n正在停止……")
+            return 0
+        finally:
+            self.stop_all()
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt

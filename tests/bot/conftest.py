@@ -1,0 +1,101 @@
+"""Gateway fixtures: settings with throwaway databases, a fake Rasa, a TestClient."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.app import create_app
+from bot.console.passwords import set_password
+from bot.settings import Settings
+from tests.fakes import FakeKnowledgeBase, FakeRasa
+
+CONSOLE_PASSWORD = "hotline-test-password"
+
+
+@pytest.fixture
+def fake_rasa():
+    started: list[FakeRasa] = []
+
+    def start(mode: str = "normal", **kwargs) -> FakeRasa:
+        fake = FakeRasa(mode, **kwargs).start()
+        started.append(fake)
+        return fake
+
+    yield start
+    for fake in started:
+        fake.stop()
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    def make(rasa: FakeRasa | None = None, **overrides) -> Settings:
+        values = {
+            "app_env": "development",
+            "secret_key": "test-secret-key-that-is-long-enough-000",
+            "conversation_db": tmp_path / "conversations.db",
+            "knowledge_db": tmp_path / "missing-knowledge.db",
+            "log_dir": tmp_path / "logs",
+            "rasa_timeout": 1.0,
+        }
+        if rasa is not None:
+            values["rasa_url"] = rasa.url
+            values["action_server_url"] = rasa.url
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return make
+
+
+@pytest.fixture
+def make_client(make_settings):
+    clients: list[TestClient] = []
+
+    def make(rasa: FakeRasa | None = None, **overrides) -> TestClient:
+        app = create_app(make_settings(rasa, **overrides))
+        client = TestClient(app)
+        client.__enter__()  # runs the lifespan, closed below
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client, fake_rasa) -> TestClient:
+    return make_client(fake_rasa("normal"))
+
+
+@pytest.fixture
+def console_client(client) -> TestClient:
+    """A client of an app with a console password and the fake knowledge base."""
+    set_password(client.app.state.conversation_log, CONSOLE_PASSWORD)
+    client.app.state.open_knowledge = FakeKnowledgeBase
+    return client
+
+
+def sign_in(client: TestClient, password: str = CONSOLE_PASSWORD):
+    page = client.get("/console/login")
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    return client.post(
+        "/console/login",
+        data={"password": password, "csrf": csrf, "next": "/console"},
+        follow_redirects=False,
+    )
+
+
+@pytest.fixture
+def signed_in(console_client) -> TestClient:
+    response = sign_in(console_client)
+    assert response.status_code == 303
+    return console_client
+
+
+@pytest.fixture
+def caplog_all(caplog):
+    caplog.set_level(logging.DEBUG)
+    return caplog

@@ -1,0 +1,264 @@
+"""POST /api/chat, /api/history, /api/feedback against a fake Rasa in every mode."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from bot.chat_service import UNAVAILABLE_TEXT
+from bot.middleware import CONTENT_SECURITY_POLICY
+from tests.fakes import BLIND_MASSAGE_SOURCE
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_normal_answer_carries_replies_sources_intent(client):
+    response = client.post(
+        "/api/chat", json={"sender": "kiosk-1", "message": "盲人按摩考试在哪报名"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["sender"] == "kiosk-1"
+    assert body["replies"][0]["text"] == "关于盲人医疗按摩：盲人按摩考试在哪报名"
+    assert body["replies"][0]["buttons"] == [{"title": "找谁办", "payload": "/ask_responsible"}]
+    assert body["sources"][0]["item"] == 13 and body["sources"][0]["ref"] == "二（八）13"
+    assert body["sources"][0]["departments"] == BLIND_MASSAGE_SOURCE["departments"]
+    assert body["intent"] == {"name": "ask_blind_massage", "confidence": 0.97}
+    assert body["handoff"] is False
+    assert re.fullmatch(r"[0-9a-f]{32}", body["answer_id"])
+    assert "set-cookie" not in response.headers  # a client key needs no cookie
+
+
+def test_rasa_never_sees_the_raw_conversation_key(make_client, fake_rasa):
+    rasa = fake_rasa("normal")
+    client = make_client(rasa)
+    client.post("/api/chat", json={"sender": "kiosk-1", "message": "你好"})
+    client.post("/api/chat", json={"message": "你好"})
+    token = client.cookies.get("conversation")
+    senders = [r["sender"] for r in rasa.received]
+    assert "kiosk-1" not in senders[0] and token not in senders[1]
+    assert senders[0] != senders[1]
+
+
+def test_same_key_different_namespace_is_a_different_rasa_conversation(client):
+    service = client.app.state.chat_service
+    assert service.rasa_sender("api:abc") != service.rasa_sender("web:abc")
+
+
+@pytest.mark.parametrize("mode", ["down", "empty", "garbage"])
+def test_unusable_rasa_gives_hotline_handoff(make_client, fake_rasa, mode):
+    client = make_client(fake_rasa(mode))
+    started = time.monotonic()
+    response = client.post("/api/chat", json={"message": "盲人按摩考试"})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    body = response.json()
+    assert body["handoff"] is True
+    assert body["replies"] == [{"text": UNAVAILABLE_TEXT, "buttons": []}]
+    assert "12385" in body["replies"][0]["text"]
+    assert body["sources"] == [] and body["intent"] is None
+    assert elapsed < 3
+
+
+def test_slow_rasa_still_answers_within_three_seconds(make_client, fake_rasa):
+    # The default RASA_TIMEOUT (2.5 s), not the short one of the other tests.
+    client = make_client(fake_rasa("slow", slow_seconds=8), rasa_timeout=2.5)
+    started = time.monotonic()
+    response = client.post("/api/chat", json={"message": "盲人按摩考试"})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert response.json()["handoff"] is True
+    assert "12385" in response.json()["replies"][0]["text"]
+    assert elapsed < 3.0
+
+
+def test_fallback_turns_are_logged_as_unanswered(make_client, fake_rasa):
+    client = make_client(fake_rasa("down"))
+    client.post("/api/chat", json={"message": "能帮我吗"})
+    [turn] = client.app.state.conversation_log.turns()
+    assert turn["handoff"] is True and turn["answered"] is False and turn["kind"] == "unavailable"
+
+
+# -- validation and limits -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, expected",
+    [
+        ({"json": {"message": ""}}, "不能为空"),
+        ({"json": {"message": "   \n "}}, "不能为空"),
+        ({"json": {"message": "问" * 501}}, "500"),
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, "格式"),
+        ({"json": {"sender": "x"}}, "格式"),
+        ({"json": {"message": ["a"]}}, "格式"),
+        ({"json": ["message"]}, "格式"),
+        ({"content": b"", "headers": {"content-type": "application/json"}}, "格式"),
+    ],
+)
+def test_bad_requests_get_422_in_chinese(client, kwargs, expected):
+    response = client.post("/api/chat", **kwargs)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and CJK.search(detail) and expected in detail
+
+
+def test_exactly_500_characters_is_accepted(client):
+    assert client.post("/api/chat", json={"message": "问" * 500}).status_code == 200
+
+
+def test_body_over_64k_declared_is_refused_before_parsing(client):
+    big = b'{"message": "' + b"a" * (70 * 1024) + b'"}'
+    response = client.post("/api/chat", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert CJK.search(response.json()["detail"])
+    assert client.app.state.conversation_log.turns() == []
+
+
+def test_streamed_body_over_64k_without_length_is_refused(client):
+    def chunks():
+        yield b'{"message": "'
+        for _ in range(80):
+            yield b"a" * 1024
+        yield b'"}'
+
+    response = client.post(
+        "/api/chat", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+def test_lying_content_length_is_refused(client):
+    response = client.post(
+        "/api/chat",
+        content=b'{"message": "hi"}',
+        headers={"content-type": "application/json", "content-length": "99999999"},
+    )
+    assert response.status_code == 413
+
+
+# -- cookie conversations and isolation ------------------------------------------------------
+
+
+def test_cookie_conversation_is_created_and_kept(client):
+    first = client.post("/api/chat", json={"message": "第一问"})
+    cookie = first.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    token = client.cookies.get("conversation")
+    assert token and len(token) == 22
+    assert token not in first.text  # the response body never reveals the token
+    client.post("/api/chat", json={"message": "第二问"})
+    assert client.cookies.get("conversation") == token
+    turns = client.get("/api/history").json()["turns"]
+    assert [t["message"] for t in turns] == ["第一问", "第二问"]
+    assert turns[0]["answer_id"] == first.json()["answer_id"]
+
+
+def test_client_key_cannot_read_or_write_a_cookie_conversation(make_client, fake_rasa):
+    rasa = fake_rasa("normal")
+    alice = make_client(rasa)
+    answer_id = alice.post("/api/chat", json={"message": "我的私事"}).json()["answer_id"]
+    token = alice.cookies.get("conversation")
+
+    mallory = make_client(rasa)
+    mallory.app.state.conversation_log = alice.app.state.conversation_log  # same log
+    mallory.app.state.chat_service = alice.app.state.chat_service
+    stolen = mallory.post("/api/chat", json={"sender": token, "message": "看看历史"})
+    assert stolen.status_code == 200
+    assert "我的私事" not in stolen.text
+    assert mallory.get("/api/history").json() == {"turns": []}
+    assert (
+        mallory.post("/api/feedback", json={"answer_id": answer_id, "value": "down"}).status_code
+        == 404
+    )
+    # Alice's history holds only her own turn, not the one sent with her token as key.
+    assert [t["message"] for t in alice.get("/api/history").json()["turns"]] == ["我的私事"]
+    # Rasa saw two different conversations.
+    assert rasa.received[0]["sender"] != rasa.received[1]["sender"]
+
+
+def test_forged_cookie_is_replaced(client):
+    response = client.post(
+        "/api/chat", json={"message": "你好"}, headers={"cookie": "conversation=../../etc/passwd"}
+    )
+    issued = response.headers["set-cookie"].split(";", 1)[0].split("=", 1)[1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", issued)
+
+
+def test_feedback_on_own_answer(client):
+    answer_id = client.post("/api/chat", json={"message": "盲人按摩"}).json()["answer_id"]
+    assert client.post("/api/feedback", json={"answer_id": answer_id, "value": "down"}).json() == {
+        "ok": True
+    }
+    assert client.get("/api/history").json()["turns"][0]["feedback"] == "down"
+    assert (
+        client.post("/api/feedback", json={"answer_id": answer_id, "value": "meh"}).status_code
+        == 422
+    )
+    assert (
+        client.post("/api/feedback", json={"answer_id": "nope", "value": "up"}).status_code == 404
+    )
+
+
+def test_history_without_cookie_is_empty(client):
+    client.post("/api/chat", json={"sender": "k", "message": "你好"})
+    assert client.get("/api/history").json() == {"turns": []}
+
+
+# -- headers, health, docs -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/api/history",
+        "/healthz",
+        "/docs",
+        "/openapi.json",
+        "/console/login",
+        "/static/console.js",
+        "/no-such-page",
+    ],
+)
+def test_security_headers_on_every_response(client, path):
+    response = client.get(path)
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
+def test_security_headers_on_413(client):
+    response = client.post("/api/chat", content=b"x" * 70_000)
+    assert response.status_code == 413 and "content-security-policy" in response.headers
+
+
+def test_webchat_page_is_served_at_root(client):
+    response = client.get("/")
+    assert response.status_code == 200 and 'lang="zh-CN"' in response.text
+
+
+def test_healthz_reports_each_part(make_client, fake_rasa):
+    up = make_client(fake_rasa("normal")).get("/healthz")
+    body = up.json()
+    assert body["gateway"]["ok"] and body["rasa"]["ok"] and body["action_server"]["ok"]
+    assert body["knowledge_base"]["ok"] is False  # the test settings point at a missing file
+    assert up.status_code == 503 and body["status"] == "degraded"
+    down = make_client(fake_rasa("down")).get("/healthz").json()
+    assert down["rasa"]["ok"] is False and down["action_server"]["ok"] is False
+
+
+def test_openapi_describes_the_chat_api(client):
+    spec = client.get("/openapi.json").json()
+    chat = spec["paths"]["/api/chat"]["post"]
+    assert {"200", "413", "422"} <= set(chat["responses"])
+    schemas = spec["components"]["schemas"]
+    assert schemas["ChatRequest"]["example"]["message"]
+    assert {"sender", "replies", "sources", "intent", "handoff", "answer_id"} <= set(
+        schemas["ChatResponse"]["properties"]
+    )
+    assert "/api/history" in spec["paths"] and "/api/feedback" in spec["paths"]
+    assert not any(p.startswith("/console") for p in spec["paths"])
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/api/chat" in docs.text and "<script" not in docs.text

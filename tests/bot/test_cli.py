@@ -1,0 +1,134 @@
+"""`python -m bot`: help for every command, set-password, and the launcher's decisions."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from bot import cli, launcher
+from bot.console.passwords import verify_password
+from bot.conversation_log import ConversationLog
+from bot.settings import REPO_ROOT
+
+
+def subcommands() -> list[str]:
+    parser = cli.build_parser()
+    [action] = [a for a in parser._actions if a.dest == "command"]
+    return list(action.choices)
+
+
+def test_commands_exist():
+    assert {"run", "set-password"} <= set(subcommands())
+
+
+@pytest.mark.parametrize("args", [[], *[[name] for name in ("run", "set-password")]])
+def test_every_command_has_help(args):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", *args, "--help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: python -m bot" in result.stdout and len(result.stdout) > 100
+
+
+def test_set_password_from_stdin(tmp_path, monkeypatch, capsys):
+    db = tmp_path / "c.db"
+    monkeypatch.setenv("CONVERSATION_DB", str(db))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a-good-long-password\n"))
+    from bot.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["set-password", "--password-stdin"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert "已设置" in capsys.readouterr().out
+    log = ConversationLog(db, get_settings().secret_key)
+    assert verify_password(log, "a-good-long-password")
+
+
+def test_set_password_refuses_a_short_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CONVERSATION_DB", str(tmp_path / "c.db"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
+    from bot.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["set-password", "--password-stdin"]) == 1
+    finally:
+        get_settings.cache_clear()
+    assert "至少" in capsys.readouterr().err
+
+
+def test_run_refuses_default_secret_outside_development(tmp_path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "APP_ENV": "production",
+        "SECRET_KEY": "",
+        "CONVERSATION_DB": str(tmp_path / "c.db"),
+        "HOME": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2 and "SECRET_KEY" in result.stderr
+
+
+def test_endpoints_point_rasa_at_the_configured_action_server(make_settings, tmp_path):
+    settings = make_settings(action_server_url="http://127.0.0.1:15055")
+    path = launcher.write_endpoints(settings, tmp_path / "run")
+    assert (
+        yaml.safe_load(path.read_text())["action_endpoint"]["url"]
+        == "http://127.0.0.1:15055/webhook"
+    )
+
+
+def test_ports_come_from_the_urls():
+    assert launcher.port_of("http://127.0.0.1:15005", 5005) == 15005
+    assert launcher.port_of("http://127.0.0.1", 5005) == 5005
+
+
+def test_no_model_means_no_rasa_and_says_so(make_settings, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(launcher, "MODEL", tmp_path / "models" / "assistant.tar.gz")
+    run = launcher.Launcher(make_settings())
+    run.start_rasa()
+    assert run.children == []
+    assert "没有训练好的模型" in capsys.readouterr().out
+    run.stop_all()
+
+
+def test_run_tells_how_to_set_the_console_password(make_settings, capsys):
+    run = launcher.Launcher(make_settings())
+    run.check_console_password()
+    assert "python -m bot set-password" in capsys.readouterr().out
+    run.stop_all()
+
+
+def test_action_server_binds_to_loopback(make_settings, monkeypatch):
+    started = {}
+
+    def fake_start(name, args, env=None):
+        started.update(name=name, args=args, env=env)
+        raise launcher.StartupFailed("stop here")
+
+    run = launcher.Launcher(make_settings(action_server_url="http://127.0.0.1:15055"))
+    monkeypatch.setattr(run, "start", fake_start)
+    with pytest.raises(launcher.StartupFailed):
+        run.start_action_server()
+    assert started["env"]["SANIC_HOST"] == "127.0.0.1"
+    assert started["args"][-2:] == ["-p", "15055"]
+    run.stop_all()

@@ -1,0 +1,261 @@
+"""The hotline console: sign-in on every route, search, browse, log filters, grouping, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+from itsdangerous import URLSafeTimedSerializer
+
+from bot.console.passwords import WeakPassword, set_password, verify_password
+from bot.console.session import SESSION_COOKIE
+from tests.bot.conftest import CONSOLE_PASSWORD, sign_in
+
+PUBLIC = {"/console/login"}
+
+
+def console_routes(app) -> list[tuple[str, str]]:
+    found = []
+    for route in app.routes:
+        path = getattr(route, "path", "")
+        if path.startswith("/console") and path not in PUBLIC:
+            assert isinstance(route, APIRoute), f"{path} is not a checked route"
+            for method in sorted(route.methods - {"HEAD"}):
+                found.append((method, path))
+    return found
+
+
+def test_console_has_the_expected_routes(console_client):
+    paths = {p for _, p in console_routes(console_client.app)}
+    assert {
+        "/console",
+        "/console/browse",
+        "/console/departments",
+        "/console/entry",
+        "/console/log",
+        "/console/unanswered",
+        "/console/log.csv",
+        "/console/logout",
+    } <= paths
+
+
+@pytest.mark.parametrize("forged", [None, "garbage", "other-key"])
+def test_every_console_route_refuses_an_unsigned_request(console_client, forged):
+    if forged == "other-key":
+        value = URLSafeTimedSerializer("another-secret", salt=SESSION_COOKIE).dumps(
+            {"v": "x", "csrf": "y"}
+        )
+    else:
+        value = forged
+    headers = {"cookie": f"{SESSION_COOKIE}={value}"} if value else {}
+    routes = console_routes(console_client.app)
+    assert routes
+    for method, path in routes:
+        response = console_client.request(
+            method, path, headers=headers, params={"key": "x"}, follow_redirects=False
+        )
+        assert response.status_code == 303, (method, path)
+        assert response.headers["location"].startswith("/console/login")
+        assert "盲人" not in response.text
+
+
+def test_signed_in_operator_reaches_every_get_route(signed_in):
+    for method, path in console_routes(signed_in.app):
+        if method == "GET":
+            response = signed_in.get(path, params={"key": "黄政办发〔2022〕60号#13"})
+            assert response.status_code == 200, path
+
+
+def test_sign_in_flow(console_client):
+    response = sign_in(console_client)
+    assert response.status_code == 303 and response.headers["location"] == "/console"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower()
+    assert console_client.get("/console").status_code == 200
+
+
+def test_wrong_password_is_refused(console_client):
+    response = sign_in(console_client, "not-the-password")
+    assert response.status_code == 401 and "密码不对" in response.text
+    assert console_client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_sign_in_without_csrf_token_is_refused(console_client):
+    response = console_client.post(
+        "/console/login", data={"password": CONSOLE_PASSWORD}, follow_redirects=False
+    )
+    assert response.status_code == 400
+    assert console_client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_repeated_failures_are_throttled(console_client):
+    for _ in range(5):
+        assert sign_in(console_client, "wrong-password").status_code == 401
+    assert sign_in(console_client).status_code == 429
+
+
+def test_no_password_means_no_way_in(client):
+    client.app.state.open_knowledge = lambda: None
+    page = client.get("/console/login")
+    assert "python -m bot set-password" in page.text
+    for guess in ("", "admin", "password", "changeme"):
+        assert sign_in(client, guess).status_code == 401
+
+
+def test_password_rules_and_hashing(tmp_path, console_client):
+    log = console_client.app.state.conversation_log
+    with pytest.raises(WeakPassword):
+        set_password(log, "short")
+    record = log.password_record()
+    assert CONSOLE_PASSWORD not in str(record) and len(bytes.fromhex(record["salt"])) == 16
+    assert verify_password(log, CONSOLE_PASSWORD) and not verify_password(
+        log, CONSOLE_PASSWORD + "x"
+    )
+
+
+def test_new_password_ends_old_sessions(signed_in):
+    set_password(signed_in.app.state.conversation_log, "a-brand-new-password")
+    assert signed_in.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_logout_needs_csrf_and_ends_session(signed_in):
+    assert signed_in.post("/console/logout", data={}, follow_redirects=False).status_code == 400
+    page = signed_in.get("/console").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    response = signed_in.post("/console/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert response.status_code == 303
+    assert signed_in.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_next_is_only_followed_inside_the_console(console_client):
+    page = console_client.get("/console/login", params={"next": "https://evil.example/"})
+    assert 'name="next" value="/console"' in page.text
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+def test_search_shows_verbatim_text_reference_departments_and_copy_text(signed_in):
+    page = signed_in.get("/console", params={"q": "盲人按摩考试"}).text
+    assert "组织盲人医疗按摩人员参加全国盲人医疗按摩人员考试。" in page
+    assert "二（八）13" in page and "市卫健委" in page
+    assert 'data-copy="copy-' in page and "<textarea" in page and "readonly" in page
+    assert "根据《黄石市促进残疾人就业三年行动实施方案（2022-2024年）》" in page
+    # best match first (the fake ranks by shared characters)
+    assert "卷烟零售点" not in page or page.index("盲人医疗按摩") < page.index("卷烟零售点")
+
+
+def test_search_masks_numbers_typed_by_staff(signed_in):
+    page = signed_in.get("/console", params={"q": "来电 13912345678 盲人"}).text
+    assert "13912345678" not in page and "[手机号]" in page
+
+
+def test_browse_by_part_and_action(signed_in):
+    page = signed_in.get("/console/browse").text
+    assert "主要任务" in page and "积极开展盲人按摩就业促进行动" in page and "保障措施" in page
+    assert page.index("二（二）") < page.index("二（八）") < page.index("加强经费保障")
+
+
+def test_browse_by_department(signed_in):
+    listing = signed_in.get("/console/departments").text
+    assert "市烟草专卖局" in listing and "市财政局" in listing
+    page = signed_in.get("/console/departments", params={"name": "市卫健委"}).text
+    assert "市卫健委负责的条目" in page and "盲人医疗按摩" in page and "卷烟零售点" not in page
+    unknown = signed_in.get("/console/departments", params={"name": "市气象局"}).text
+    assert "没有“市气象局”" in unknown
+
+
+def test_entry_page_and_missing_entry(signed_in):
+    assert (
+        "加强经费保障"
+        in signed_in.get("/console/entry", params={"key": "黄政办发〔2022〕60号#三（二）"}).text
+    )
+    assert signed_in.get("/console/entry", params={"key": "nope"}).status_code == 404
+
+
+def test_missing_knowledge_base_is_explained(signed_in):
+    def missing():
+        raise FileNotFoundError
+
+    signed_in.app.state.open_knowledge = missing
+    page = signed_in.get("/console", params={"q": "盲人"})
+    assert page.status_code == 200 and "知识库暂时不可用" in page.text
+
+
+def _chat(client, sender, message, fake_meta=None):
+    return client.post("/api/chat", json={"sender": sender, "message": message}).json()
+
+
+def test_log_shows_answers_and_filters(signed_in):
+    _chat(signed_in, "a", "盲人按摩考试")
+    web = signed_in.post("/api/chat", json={"message": "网页上问的"}).json()
+    signed_in.post("/api/feedback", json={"answer_id": web["answer_id"], "value": "down"})
+    page = signed_in.get("/console/log").text
+    assert "盲人按摩考试" in page and "ask_blind_massage" in page and "0.97" in page
+    assert "二（八）13" in page and "👎 没用" in page
+    down = signed_in.get("/console/log", params={"filter": "down"}).text
+    assert "网页上问的" in down and "盲人按摩考试" not in down
+    api_only = signed_in.get("/console/log", params={"channel": "api"}).text
+    assert "盲人按摩考试" in api_only and "网页上问的" not in api_only
+    assert "没有符合条件的对话" in signed_in.get("/console/log", params={"filter": "handoff"}).text
+
+
+def test_unanswered_page_groups_and_counts(signed_in, fake_rasa):
+    rasa = fake_rasa("normal")
+    rasa.meta = {
+        "intent": {"name": "out_of_scope", "confidence": 0.9},
+        "sources": [],
+        "handoff": False,
+        "kind": "out_of_scope",
+    }
+    signed_in.app.state.chat_service.rasa.rasa_url = rasa.url
+    for text in ("残疾证怎么办？", "残疾证 怎么办", "今天天气"):
+        _chat(signed_in, "u", text)
+    page = signed_in.get("/console/unanswered").text
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(\d+)</td>", page)
+    assert rows[0][1] == "2" and rows[0][0].startswith("残疾证")
+    assert ("今天天气", "1") in rows
+    low = signed_in.get("/console/log", params={"filter": "unanswered"}).text
+    assert "今天天气" in low
+
+
+def test_csv_export_for_excel(signed_in):
+    _chat(signed_in, "a", "盲人按摩考试")
+    _chat(signed_in, "b", '=HYPERLINK("http://x")')
+    response = signed_in.get("/console/log.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["时间", "渠道", "对话（哈希）", "问题"]
+    messages = [r[3] for r in rows[1:]]
+    assert "盲人按摩考试" in messages
+    assert '\'=HYPERLINK("http://x")' in messages  # formulas defused
+    assert all(r[1] == "api" for r in rows[1:])
+    only_web = signed_in.get("/console/log.csv", params={"channel": "web"}).content.decode(
+        "utf-8-sig"
+    )
+    assert len(list(csv.reader(io.StringIO(only_web)))) == 1
+
+
+def test_console_pages_have_no_inline_script_and_are_labelled(signed_in):
+    for path in (
+        "/console",
+        "/console/browse",
+        "/console/departments",
+        "/console/log",
+        "/console/unanswered",
+        "/console/login",
+    ):
+        page = signed_in.get(path, params={"q": "盲人"}).text
+        assert '<html lang="zh-CN">' in page
+        assert 'class="skip-link" href="#main"' in page and 'id="main"' in page
+        assert "<h1>" in page
+        assert not re.search(r"<script(?![^>]*\bsrc=)", page), path
+        assert not re.search(r"<[^>]+\son[a-z]+=", page), path  # no inline event handlers
+        for input_id in re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', page):
+            assert f'for="{input_id}"' in page, (path, input_id)

@@ -1,0 +1,57 @@
+"""The console and /healthz against a knowledge base built from the real plan (into tmp)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.console.passwords import set_password
+from tests.bot.conftest import CONSOLE_PASSWORD, sign_in
+
+
+@pytest.fixture(scope="module")
+def real_kb_path(tmp_path_factory):
+    from knowledge.build import build, source_files
+
+    [plan] = [p for p in source_files() if p.name == "hs-2022-60.md"]
+    return build(sources=[plan], db_path=tmp_path_factory.mktemp("kb") / "knowledge.db")
+
+
+@pytest.fixture
+def real_console(make_client, fake_rasa, real_kb_path):
+    client = make_client(fake_rasa("normal"), knowledge_db=real_kb_path)
+    set_password(client.app.state.conversation_log, CONSOLE_PASSWORD)
+    assert sign_in(client).status_code == 303
+    return client
+
+
+def card_titles(page: str) -> list[str]:
+    return re.findall(r'<h\d id="copy-[^"]*-title">([^<]*)</h\d>', page)
+
+
+def test_search_puts_item_13_first(real_console):
+    page = real_console.get("/console", params={"q": "看不见的人想考按摩证"}).text
+    titles = card_titles(page)
+    assert titles and titles[0].startswith("二（八）13")
+    assert "市卫健委" in page and "第二（八）13条" in page
+
+
+def test_browse_lists_every_item_in_order(real_console):
+    page = real_console.get("/console/browse").text
+    # card ids end with the entry key's suffix: items are plain numbers, targets "target-…"
+    suffixes = re.findall(r'<h\d id="copy-[^"]*号-([^"]+)-title">', page)
+    items = [int(s) for s in suffixes if s.isdigit()]
+    assert items == list(range(1, 23))
+    assert "三（二）" in suffixes and "target-2500" in suffixes and "保障措施" in page
+
+
+def test_browse_by_department(real_console):
+    page = real_console.get("/console/departments", params={"name": "卫健委"}).text
+    refs = [t.split()[0] for t in card_titles(page)]
+    assert "二（八）13" in refs and "二（一）1" not in refs
+
+
+def test_healthz_sees_the_knowledge_base(real_console):
+    kb = real_console.get("/healthz").json()["knowledge_base"]
+    assert kb["ok"] is True and kb["entries"] >= 22 and kb["document"] == "黄政办发〔2022〕60号"

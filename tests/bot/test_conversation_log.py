@@ -1,0 +1,113 @@
+"""The conversation log: WAL, hashed senders, grouping; a failing log never blocks an answer."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+
+from bot.conversation_log import ConversationLog, Turn, normalize_question
+
+
+def turn(
+    message: str,
+    *,
+    conversation="api:a",
+    channel="api",
+    kind="answer",
+    intent=None,
+    confidence=0.9,
+    sources=None,
+    handoff=False,
+) -> Turn:
+    return Turn(
+        conversation_id=conversation,
+        channel=channel,
+        message=message,
+        replies=[{"text": "答复", "buttons": []}],
+        sources=sources if sources is not None else [{"ref": "二（八）13", "key": "k#13"}],
+        intent={"name": intent or "ask_blind_massage", "confidence": confidence},
+        handoff=handoff,
+        kind=kind,
+        latency_ms=12,
+    )
+
+
+def test_wal_mode_and_hashed_sender(tmp_path):
+    log = ConversationLog(tmp_path / "c.db", "secret-one")
+    log.record(turn("你好", conversation="api:my-private-key"))
+    log.close()
+    conn = sqlite3.connect(tmp_path / "c.db")
+    assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    [(sender, cited, latency)] = conn.execute("select sender, cited, latency_ms from turns")
+    assert "my-private-key" not in sender and len(sender) == 32
+    assert cited == "二（八）13" and latency == 12
+    other = ConversationLog(tmp_path / "d.db", "secret-two")
+    assert other.sender_hash("api:my-private-key") != sender  # keyed by SECRET_KEY
+
+
+def test_unanswered_grouped_by_normalised_text_most_frequent_first(tmp_path):
+    log = ConversationLog(tmp_path / "c.db", "s")
+    log.record(turn("残疾证怎么办？", kind="out_of_scope", sources=[]))
+    log.record(turn("残疾证 怎么办", kind="out_of_scope", sources=[]))
+    log.record(turn("残疾证怎么办！！", kind="no_answer", sources=[]))
+    log.record(turn("今天天气", kind="out_of_scope", sources=[]))
+    log.record(turn("盲人按摩"))  # answered: not listed
+    log.record(turn("嗯嗯", intent="nlu_fallback", confidence=0.2, kind=None, sources=[]))
+    groups = log.unanswered()
+    assert (groups[0]["normalized"], groups[0]["count"]) == ("残疾证怎么办", 3)
+    assert {g["normalized"] for g in groups} == {"残疾证怎么办", "今天天气", "嗯嗯"}
+    assert groups[0]["example"] in {"残疾证怎么办？", "残疾证 怎么办", "残疾证怎么办！！"}
+
+
+def test_filters(tmp_path):
+    log = ConversationLog(tmp_path / "c.db", "s")
+    log.record(turn("低", confidence=0.3))
+    log.record(turn("转", handoff=True, channel="web", conversation="web:x"))
+    liked = log.record(turn("赞"))
+    disliked = log.record(turn("踩"))
+    assert log.set_feedback("api:a", liked, "up")
+    assert log.set_feedback("api:a", disliked, "down")
+    assert not log.set_feedback("api:other", liked, "down")  # not that conversation's answer
+    assert [t["message"] for t in log.turns(filter="low")] == ["低"]
+    assert [t["message"] for t in log.turns(filter="handoff")] == ["转"]
+    assert [t["message"] for t in log.turns(filter="down")] == ["踩"]
+    assert [t["message"] for t in log.turns(channel="web")] == ["转"]
+    convs = log.conversations()
+    assert {c["channel"] for c in convs} == {"api", "web"}
+    assert [t["message"] for t in next(c for c in convs if c["channel"] == "api")["turns"]] == [
+        "低",
+        "赞",
+        "踩",
+    ]
+
+
+def test_normalize_question():
+    assert normalize_question(" 盲人 按摩，怎么考？？😀 ") == "盲人按摩怎么考"
+    assert normalize_question("ＡＢＣ１２") == "abc12"
+
+
+def test_log_failure_never_blocks_the_answer(client, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    def broken(_turn):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    client.app.state.conversation_log.record = broken
+    response = client.post("/api/chat", json={"message": "盲人按摩考试的秘密问题"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["replies"][0]["text"].endswith("盲人按摩考试的秘密问题")
+    assert body["answer_id"] is None
+    assert client.app.state.chat_service.log_failures == 1
+    assert "OperationalError" in caplog.text
+    assert "秘密问题" not in caplog.text
+    assert client.get("/healthz").json()["gateway"]["log_write_failures"] == 1
+
+
+def test_unwritable_log_path_still_answers(make_client, fake_rasa, tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    client = make_client(fake_rasa("normal"), conversation_db=blocker / "c.db")
+    response = client.post("/api/chat", json={"sender": "k", "message": "你好"})
+    assert response.status_code == 200 and response.json()["replies"]
+    assert client.app.state.chat_service.log_failures == 1

@@ -1,0 +1,89 @@
+"""Identity, mobile and bank-card numbers are masked before Rasa, the log or any log line."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.masking import BANK_CARD_MASK, ID_CARD_MASK, MOBILE_MASK, id18_valid, luhn_valid, mask
+from tests.bot.sample_numbers import MOBILE, identity_number, luhn_number
+
+ID = identity_number()
+CARD = luhn_number()
+
+
+def spaced(number: str, groups: list[int]) -> str:
+    parts, start = [], 0
+    for size in groups:
+        parts.append(number[start : start + size])
+        start += size
+    return " ".join(parts)
+
+
+def test_test_numbers_are_valid():
+    assert id18_valid(ID) and luhn_valid(CARD)
+    assert not id18_valid(ID[:17] + ("0" if ID[17] != "0" else "1"))
+
+
+@pytest.mark.parametrize(
+    "text, placeholder, secret",
+    [
+        (f"我的身份证号是{ID}，能申请吗", ID_CARD_MASK, ID),
+        (f"身份证 {spaced(ID, [6, 8, 4])} 谢谢", ID_CARD_MASK, ID),
+        (f"身份证{ID[:17]}x", ID_CARD_MASK, ID[:17])
+        if ID.endswith("X")
+        else (f"身份证：{ID}。", ID_CARD_MASK, ID),
+        ("老身份证 420202900307123", ID_CARD_MASK, "420202900307123"),
+        (f"电话{MOBILE}", MOBILE_MASK, MOBILE),
+        ("电话 139 1234 5678 找我", MOBILE_MASK, "1234 5678"),
+        ("打 +86 139-1234-5678", MOBILE_MASK, "1234-5678"),
+        ("打8613912345678", MOBILE_MASK, "13912345678"),
+        (f"卡号{CARD}", BANK_CARD_MASK, CARD),
+        (f"卡号 {spaced(CARD, [4, 4, 4, 4, 3])} 对吗", BANK_CARD_MASK, CARD[4:8]),
+        ("全角１３９１２３４５６７８也要遮", MOBILE_MASK, "12345678"),
+    ],
+)
+def test_numbers_are_masked(text, placeholder, secret):
+    masked = mask(text)
+    assert placeholder in masked
+    assert secret not in masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2022-2024年共实现新增残疾人就业2500人",
+        "第13条说什么",
+        "区域间距标准的60%执行",
+        "编号 12345678901234567",  # 17 digits: no kind of number we mask
+        f"{ID[:17]}{'0' if ID[17] != '0' else '1'}",  # wrong check digit: not an identity number
+        f"{CARD[:-1]}{(int(CARD[-1]) + 1) % 10}",  # fails Luhn
+    ],
+)
+def test_ordinary_numbers_are_kept(text):
+    assert mask(text) == text
+
+
+def test_masked_before_rasa_log_and_log_lines(make_client, fake_rasa, caplog):
+    caplog.set_level(logging.DEBUG)
+    rasa = fake_rasa("normal")
+    client = make_client(rasa)
+    spaced_id = spaced(ID, [6, 8, 4])
+    message = f"我叫张三，身份证{spaced_id}，手机{MOBILE}，银行卡{CARD}，盲人按摩怎么考？"
+    response = client.post("/api/chat", json={"message": message})
+    assert response.status_code == 200
+    # Rasa received masked text only.
+    sent = rasa.received[-1]["message"]
+    assert ID_CARD_MASK in sent and MOBILE_MASK in sent and BANK_CARD_MASK in sent
+    client.get("/api/history")
+    db_path = client.app.state.settings.conversation_db
+    stored = b""
+    for path in (db_path, db_path.with_name(db_path.name + "-wal")):
+        if path.exists():
+            stored += path.read_bytes()
+    assert stored, "the conversation log wrote nothing"
+    assert "盲人按摩怎么考".encode() in stored  # the turn is really there
+    everything = stored.decode("utf-8", "replace") + caplog.text + response.text
+    for secret in (ID, spaced_id, MOBILE, CARD):
+        assert secret not in everything

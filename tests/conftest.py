@@ -1,0 +1,95 @@
+"""Fixtures shared by every test folder: the live stack (action server + Rasa + gateway)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# `tests.fakes` and friends are imported as modules of the `tests` namespace package, which
+# needs the repository root on sys.path (pytest only adds the conftest folders themselves).
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+LIVE_GATEWAY_PORT = 18090
+LIVE_RASA_PORT = 15005
+LIVE_ACTION_PORT = 15055
+LIVE_STARTUP_SECONDS = 420  # Rasa alone needs 30-60 s to load on two cores; more when busy
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory):
+    """Start `python -m bot run` on test ports with the built KB and trained model; yield its URL."""
+    missing = [
+        p
+        for p in ("models/assistant.tar.gz", "build/knowledge.db")
+        if not (REPO_ROOT / p).is_file()
+    ]
+    if missing:
+        pytest.fail(f"live_stack needs {', '.join(missing)}: run `make setup` first")
+    work = tmp_path_factory.mktemp("live_stack")
+    env = {
+        **os.environ,
+        "APP_ENV": "development",
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": str(LIVE_GATEWAY_PORT),
+        "RASA_URL": f"http://127.0.0.1:{LIVE_RASA_PORT}",
+        "ACTION_SERVER_URL": f"http://127.0.0.1:{LIVE_ACTION_PORT}",
+        "KNOWLEDGE_DB": str(REPO_ROOT / "build" / "knowledge.db"),
+        "CONVERSATION_DB": str(work / "conversations.db"),
+        "LOG_DIR": str(work / "logs"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    launcher_log = open(work / "launcher.log", "wb")  # noqa: SIM115 - closed at teardown
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=launcher_log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{LIVE_GATEWAY_PORT}"
+    deadline = time.monotonic() + LIVE_STARTUP_SECONDS
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"`python -m bot run` exited ({process.returncode}):\n"
+                    f"{_tail(work / 'launcher.log')}"
+                )
+            try:
+                health = httpx.get(base + "/healthz", timeout=5, trust_env=False).json()
+                if health.get("status") == "ok":
+                    break
+            except (httpx.HTTPError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"the live stack was not healthy after {LIVE_STARTUP_SECONDS} s:\n"
+                    f"{_tail(work / 'launcher.log')}"
+                )
+            time.sleep(2)
+        yield base
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        launcher_log.close()
