@@ -11,12 +11,13 @@ from dataclasses import asdict, dataclass, field
 from bot.conversation_log import ConversationLog, Turn
 from bot.masking import mask
 from bot.rasa_client import RasaClient, RasaUnavailable
+from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE_TEXT = (
     "抱歉，助手现在暂时无法回答您的问题。请稍后再试，"
-    "或拨打全国残疾人服务热线 12385，由工作人员为您解答。"
+    f"或拨打{HOTLINE_NAME} {HOTLINE}，由工作人员为您解答。"
 )
 UNAVAILABLE_KIND = "unavailable"
 

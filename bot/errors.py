@@ -10,10 +10,11 @@ from fastapi.responses import JSONResponse
 
 from bot.api_models import MALFORMED_BODY
 from bot.middleware import SECURITY_HEADERS
+from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 log = logging.getLogger(__name__)
 BAD_PARAMETERS = "请求参数不正确。"
-INTERNAL_ERROR = "服务出了点问题，请稍后再试，或拨打全国残疾人服务热线 12385。"
+INTERNAL_ERROR = f"服务出了点问题，请稍后再试，或拨打{HOTLINE_NAME} {HOTLINE}。"
 
 
 def validation_detail(exc: RequestValidationError) -> str:

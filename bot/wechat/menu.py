@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from bot.wechat.phone_text import Choice, PhoneAnswer, numbered
-
-# 12385 is the national disabled persons' service hotline (the plan names no number).
-# TODO(lead): take it from knowledge/'s single contact constant once that module exists.
-HOTLINE = "12385"
+from knowledge.wording import HOTLINE
 
 # Payloads are Rasa intent payloads, like the buttons of ordinary answers (docs/design.md).
 TOPICS = [

@@ -47,6 +47,7 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AXE_ROUTE = "/__test__/axe.min.js"
 CONSOLE_PASSWORD = "browser-test-console-password"
 
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if str(HERE) in str(item.fspath):
@@ -99,7 +100,10 @@ def canned_answer(message: str) -> tuple[str, list[dict], list[dict], bool, str]
         return SCRIPT_REPLY, [], [], False, "no_answer"
     return (
         MASSAGE_TEXT,
-        [{"title": "找谁办", "payload": "/ask_responsible"}, {"title": "还有别的吗", "payload": "/ask_more"}],
+        [
+            {"title": "找谁办", "payload": "/ask_responsible"},
+            {"title": "还有别的吗", "payload": "/ask_more"},
+        ],
         [SOURCE_13],
         False,
         "answer",
@@ -112,8 +116,12 @@ class ScriptedRasa(FakeRasa):
     def reply_to(self, payload: dict) -> list[dict]:
         sender = payload.get("sender")
         text, buttons, sources, handoff, kind = canned_answer(payload.get("message", ""))
-        meta = {"intent": {"name": "ask_blind_massage", "confidence": 0.97},
-                "sources": sources, "handoff": handoff, "kind": kind}
+        meta = {
+            "intent": {"name": "ask_blind_massage", "confidence": 0.97},
+            "sources": sources,
+            "handoff": handoff,
+            "kind": kind,
+        }
         return [
             {"recipient_id": sender, "text": text, "buttons": buttons},
             {"recipient_id": sender, "custom": {"meta": meta}},
@@ -295,7 +303,8 @@ def axe_violations(page, context_selector: str | None = None) -> list[dict]:
 
 def format_violations(violations: list[dict]) -> str:
     return "\n".join(
-        f"{v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"]) for v in violations
+        f"{v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"])
+        for v in violations
     )
 
 

@@ -17,4 +17,8 @@ def test_blind_massage_question_cites_item_13(live_page, chat, axe):
     assert "市残联" in sources.inner_text()
     assert page.evaluate("document.activeElement.id") == "message-input"
     axe(page, "real answer")
-    assert page.watch.dialogs == [] and page.watch.csp_violations == [] and page.watch.page_errors == []
+    assert (
+        page.watch.dialogs == []
+        and page.watch.csp_violations == []
+        and page.watch.page_errors == []
+    )

@@ -37,7 +37,9 @@ def test_keyboard_alone_question_answer_and_source(page):
     visited = []
     for _ in range(30):
         page.keyboard.press("Tab")
-        visited.append(page.evaluate("document.activeElement.textContent.trim() || document.activeElement.id"))
+        visited.append(
+            page.evaluate("document.activeElement.textContent.trim() || document.activeElement.id")
+        )
         if active_id(page) == "message-input":
             break
     assert active_id(page) == "message-input", f"Tab never reached the input: {visited}"
@@ -47,7 +49,9 @@ def test_keyboard_alone_question_answer_and_source(page):
     assert page.locator("#char-count").inner_text() == f"已输入 {len(QUESTION)} 字，共可输入 500 字"
     page.keyboard.press("Enter")
     page.wait_for_selector("#log .msg-bot")
-    page.wait_for_function("() => document.getElementById('log').getAttribute('aria-busy') === 'false'")
+    page.wait_for_function(
+        "() => document.getElementById('log').getAttribute('aria-busy') === 'false'"
+    )
 
     assert active_id(page) == "message-input", "focus stays in the input after sending"
     assert page.locator("#message-input").input_value() == ""
@@ -104,7 +108,9 @@ def test_reply_is_added_once_and_complete(page, chat):
     added = page.evaluate("window.__added")
     assert [a["cls"] for a in added] == ["msg msg-user", "msg msg-bot"]
     assert added[0]["busy"] == "true", "the log is busy while the reply is awaited"
-    assert "依据" in added[1]["text"] and "二（八）13" in added[1]["text"], "the reply arrives complete"
+    assert "依据" in added[1]["text"] and "二（八）13" in added[1]["text"], (
+        "the reply arrives complete"
+    )
     assert page.evaluate("window.__later") == 0
     assert log.get_attribute("aria-busy") == "false"
     assert log.get_attribute("aria-live") == "polite"
@@ -118,7 +124,9 @@ def test_axe_before_and_after_a_conversation(page, chat, axe):
     page.get_by_role("button", name="有帮助").last.click()
     page.get_by_role("button", name="找人工").click()
     page.wait_for_selector("#log .handoff")
-    page.wait_for_function("() => document.getElementById('log').getAttribute('aria-busy') === 'false'")
+    page.wait_for_function(
+        "() => document.getElementById('log').getAttribute('aria-busy') === 'false'"
+    )
     axe(page, "after")
     assert_clean(page)
 
@@ -134,7 +142,9 @@ def test_axe_in_high_contrast_and_large_text(page, chat, axe):
 
     page.get_by_role("button", name="高对比度").click()
     page.get_by_role("button", name="大字").click()
-    size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.msg-text')).fontSize)")
+    size = page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.msg-text')).fontSize)"
+    )
     assert size >= 24, f"larger text is really larger: {size}px"
     axe(page, "large text")
 
@@ -152,7 +162,7 @@ def test_switches_are_toggle_buttons_remembered_after_reload(page):
     base = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
 
     large.focus()
-    page.keyboard.press("Enter")          # keyboard works on the switches
+    page.keyboard.press("Enter")  # keyboard works on the switches
     contrast.focus()
     page.keyboard.press("Space")
     assert large.get_attribute("aria-pressed") == "true"
@@ -164,7 +174,10 @@ def test_switches_are_toggle_buttons_remembered_after_reload(page):
     assert page.get_by_role("button", name="高对比度").get_attribute("aria-pressed") == "true"
     classes = page.evaluate("document.documentElement.className")
     assert "large-text" in classes and "high-contrast" in classes
-    assert page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)") > base * 1.2
+    assert (
+        page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+        > base * 1.2
+    )
 
     page.get_by_role("button", name="大字").click()
     page.reload()
@@ -189,7 +202,9 @@ def test_no_horizontal_scroll_at_320px_and_200_percent_text(make_page, chat, scr
     assert width <= client, f"320 px: scrollWidth {width} > clientWidth {client}"
 
     _text_scale(page, 2)
-    size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.msg-text')).fontSize)")
+    size = page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('.msg-text')).fontSize)"
+    )
     assert size >= 32, f"text really is doubled: {size}px"
     width, client = scroll_width(page)
     assert width <= client, f"320 px, 200% text: scrollWidth {width} > clientWidth {client}"
@@ -213,7 +228,7 @@ def test_markup_in_messages_is_shown_as_text(page, chat):
     open_chat(page)
     evil = "<img src=x onerror=alert(1)>"
     bot = chat(page, evil)
-    page.wait_for_timeout(500)   # give an onerror handler the time it would need
+    page.wait_for_timeout(500)  # give an onerror handler the time it would need
     assert page.locator("#log .msg-user .msg-text").last.inner_text() == evil
     assert "<script>alert('kb')</script>" in bot.inner_text()
     assert page.locator("#log img").count() == 0
@@ -227,7 +242,9 @@ def test_history_survives_reload_with_button_titles(page, chat):
     chat(page, QUESTION)
     page.get_by_role("button", name="找谁办").click()
     page.wait_for_function("() => document.querySelectorAll('#log .msg-bot').length === 2")
-    assert page.locator("#log .msg-user .msg-text").last.inner_text() == "找谁办", "the title, not /ask_responsible"
+    assert page.locator("#log .msg-user .msg-text").last.inner_text() == "找谁办", (
+        "the title, not /ask_responsible"
+    )
 
     page.reload()
     page.wait_for_function("() => document.querySelectorAll('#log .msg-bot').length === 2")
@@ -255,7 +272,10 @@ def test_feedback_buttons_toggle_and_post(page, chat):
     bot = chat(page, QUESTION)
     up = bot.get_by_role("button", name="有帮助")
     down = bot.get_by_role("button", name="没帮助")
-    assert up.get_attribute("aria-pressed") == "false" and down.get_attribute("aria-pressed") == "false"
+    assert (
+        up.get_attribute("aria-pressed") == "false"
+        and down.get_attribute("aria-pressed") == "false"
+    )
 
     with page.expect_response("**/api/feedback") as info:
         up.click()
@@ -263,13 +283,20 @@ def test_feedback_buttons_toggle_and_post(page, chat):
     assert response.status == 200
     sent = json.loads(response.request.post_data)
     assert sent["value"] == "up" and len(sent["answer_id"]) >= 8
-    assert up.get_attribute("aria-pressed") == "true" and down.get_attribute("aria-pressed") == "false"
+    assert (
+        up.get_attribute("aria-pressed") == "true" and down.get_attribute("aria-pressed") == "false"
+    )
 
     with page.expect_response("**/api/feedback") as info:
         down.click()
     assert info.value.status == 200
-    assert json.loads(info.value.request.post_data) == {"answer_id": sent["answer_id"], "value": "down"}
-    assert up.get_attribute("aria-pressed") == "false" and down.get_attribute("aria-pressed") == "true"
+    assert json.loads(info.value.request.post_data) == {
+        "answer_id": sent["answer_id"],
+        "value": "down",
+    }
+    assert (
+        up.get_attribute("aria-pressed") == "false" and down.get_attribute("aria-pressed") == "true"
+    )
 
     page.reload()
     page.wait_for_selector("#log .msg-bot")
@@ -319,8 +346,11 @@ def test_422_detail_is_shown(page):
     detail = "消息太长了，请控制在 500 个字以内。"
     page.route(
         "**/api/chat",
-        lambda route: route.fulfill(status=422, content_type="application/json",
-                                    body=json.dumps({"detail": detail}, ensure_ascii=False)),
+        lambda route: route.fulfill(
+            status=422,
+            content_type="application/json",
+            body=json.dumps({"detail": detail}, ensure_ascii=False),
+        ),
     )
     page.locator("#message-input").focus()
     page.keyboard.type("你好")
@@ -348,12 +378,22 @@ def test_privacy_notice_comes_before_the_conversation(page):
     open_chat(page)
     notice = page.get_by_role("region", name="使用前请看")
     text = notice.inner_text()
-    for words in ["问题和助手的回答", "不保存您的姓名", "改进回答", "热线", "身份证号", "手机号", "银行卡号", "自动遮盖", "不要输入"]:
+    for words in [
+        "问题和助手的回答",
+        "不保存您的姓名",
+        "改进回答",
+        "热线",
+        "身份证号",
+        "手机号",
+        "银行卡号",
+        "自动遮盖",
+        "不要输入",
+    ]:
         assert words in text, words
     order = page.evaluate(
         "document.querySelector('.privacy').compareDocumentPosition(document.getElementById('log'))"
     )
-    assert order & 4, "the notice precedes the log"   # DOCUMENT_POSITION_FOLLOWING
+    assert order & 4, "the notice precedes the log"  # DOCUMENT_POSITION_FOLLOWING
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
     assert page.get_by_role("heading", level=1).inner_text() == "助残就业政策助手"
     assert "黄政办发〔2022〕60号" in page.locator(".subtitle").inner_text()
@@ -370,10 +410,12 @@ def test_every_control_is_reachable_by_tab(page, chat):
     reached = set()
     for _ in range(controls + 5):
         page.keyboard.press("Tab")
-        reached.add(page.evaluate(
-            "(() => { const e = document.activeElement;"
-            " return [...document.querySelectorAll('a[href], button, input')].indexOf(e); })()"
-        ))
+        reached.add(
+            page.evaluate(
+                "(() => { const e = document.activeElement;"
+                " return [...document.querySelectorAll('a[href], button, input')].indexOf(e); })()"
+            )
+        )
     reached.discard(-1)
     assert len(reached) >= controls, f"only {len(reached)} of {controls} controls reachable by Tab"
     # No click handlers on non-controls: every clickable thing is a button, link or input.

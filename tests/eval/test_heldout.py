@@ -23,19 +23,28 @@ PLAIN_KEYS = ["document", "out_of_scope", "handoff", "clarify"]
 MIN_TOTAL = 200
 MIN_PER_ITEM = 6
 MIN_PER_SAFEGUARD = 3
-MINIMUMS = {"targets": 8, "document": 8, "departments": 15, "out_of_scope": 20,
-            "handoff": 6, "clarify": 4}
+MINIMUMS = {
+    "targets": 8,
+    "document": 8,
+    "departments": 15,
+    "out_of_scope": 20,
+    "handoff": 6,
+    "clarify": 4,
+}
 MIN_DISTINCT_DEPARTMENTS = 10
 MIN_TRAINING_EXAMPLES = 500
 
 # Characters that only occur in traditional writing; about 10% of the set is written that way.
-TRADITIONAL = set("殘業補貼區麼證請嗎這們個為會與從來說對機關農幫發務輔導職稅師陽園崗體權覽選擇轉領頭點醫療養雞魚")
+TRADITIONAL = set(
+    "殘業補貼區麼證請嗎這們個為會與從來說對機關農幫發務輔導職稅師陽園崗體權覽選擇轉領頭點醫療養雞魚"
+)
 
 
 def normalise(text: str) -> str:
     """Strip whitespace and punctuation/symbols, lower-case."""
     return "".join(
-        ch for ch in unicodedata.normalize("NFKC", text).lower()
+        ch
+        for ch in unicodedata.normalize("NFKC", text).lower()
         if not ch.isspace() and unicodedata.category(ch)[0] not in "PS"
     )
 
@@ -50,7 +59,7 @@ def questions() -> list[dict]:
 @pytest.fixture(scope="module")
 def plan_departments() -> set[str]:
     text = PLAN.read_text(encoding="utf-8")
-    lists = re.findall(r"\[责任部门：(.*?)\]", text, flags=re.S)
+    lists = re.findall(r"\[责任部门：(.*?)\]", text, flags=re.DOTALL)
     assert len(lists) == 22, f"expected 22 [责任部门：…] lists in the plan, found {len(lists)}"
     names = set()
     for block in lists:
@@ -110,7 +119,13 @@ def test_expect_values_valid(questions, plan_departments):
 
 def test_plan_departments_parsed(plan_departments):
     # sanity: the parser joins names split across page breaks (item 11) and finds the common ones
-    assert {"市残联", "市人社局", "市卫健委", "市烟草专卖局", "各县（市、区）人民政府"} <= plan_departments
+    assert {
+        "市残联",
+        "市人社局",
+        "市卫健委",
+        "市烟草专卖局",
+        "各县（市、区）人民政府",
+    } <= plan_departments
     assert all("\n" not in n and " " not in n for n in plan_departments)
 
 
@@ -132,7 +147,9 @@ def test_every_safeguard_and_target_covered(questions):
         assert counts[key] >= MIN_PER_SAFEGUARD, (key, counts[key])
     for key in TARGETS:
         assert counts[key] >= 1, key
-    rewards = [e["q"] for e in questions if e["expect"] == "三（二）" and re.search("[奖獎]", e["q"])]
+    rewards = [
+        e["q"] for e in questions if e["expect"] == "三（二）" and re.search("[奖獎]", e["q"])
+    ]
     assert rewards, "三（二） needs questions about rewards for employers over the quota"
 
 
