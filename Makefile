@@ -20,7 +20,7 @@ KB := build/knowledge.db
 NLP_STAMP := build/nlp.stamp
 MODEL := models/assistant.tar.gz
 # Everything the trained model depends on; its hash names the cached model.
-MODEL_INPUTS = config.yml domain.yml $(shell find data -type f -name '*.yml' 2>/dev/null | sort) $(LEXICON) knowledge/nlp.py
+MODEL_INPUTS = config.yml domain.yml $(shell find data -type f -name "*.yml" 2>/dev/null | sort) $(LEXICON) knowledge/nlp.py knowledge/lexicon.py knowledge/segment.py
 MODEL_CACHE := $(HOME)/.cache/zhucan-assistant/models
 
 .PHONY: help setup run test lint eval test-stories validate browser-deps clean
