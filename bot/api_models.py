@@ -4,39 +4,52 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, validator
+from pydantic import BaseModel, Field, StrictStr, validator
+
+from knowledge.wording import HOTLINE
 
 MAX_MESSAGE_CHARS = 500
+MAX_SENDER_CHARS = 128
 EMPTY_MESSAGE = "消息不能为空，请输入您想问的问题。"
 TOO_LONG_MESSAGE = f"消息太长了，请控制在 {MAX_MESSAGE_CHARS} 个字以内。"
+TOO_LONG_SENDER = f"sender 太长了，最多 {MAX_SENDER_CHARS} 个字符。"
+NOT_TEXT = '请求格式不正确：message 和 sender 必须是文字（字符串），例如 {"message": "盲人按摩考试在哪报名？"}。'
 MALFORMED_BODY = '请求格式不正确，请发送 JSON，例如 {"message": "盲人按摩考试在哪报名？"}。'
+ANSWER_ID_HEADER = "X-Answer-Id"
+
+# Pydantic's own errors, said in Chinese: (field, error type) -> explanation. Any other
+# error of a request body is a malformed body (bot.errors.validation_detail).
+FIELD_ERRORS = {
+    ("message", "value_error.any_str.min_length"): EMPTY_MESSAGE,
+    ("message", "value_error.any_str.max_length"): TOO_LONG_MESSAGE,
+    ("message", "type_error.str"): NOT_TEXT,
+    ("sender", "value_error.any_str.max_length"): TOO_LONG_SENDER,
+    ("sender", "type_error.str"): NOT_TEXT,
+}
 
 
 class ChatRequest(BaseModel):
-    sender: str | None = Field(
+    # StrictStr: 123 or true is not a message (plain `str` would turn it into "123").
+    # Surrounding whitespace is stripped before the length check, so "   " is empty.
+    sender: StrictStr | None = Field(
         None,
-        max_length=128,
+        max_length=MAX_SENDER_CHARS,
         description="对话标识（可选，由客户端自定）。不填则用 HttpOnly Cookie 保持对话。"
         "它只是一个键：接口不会凭它返回其他对话的内容。",
     )
-    message: str = Field(..., description=f"用户的问题，1–{MAX_MESSAGE_CHARS} 个字。")
+    message: StrictStr = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_MESSAGE_CHARS,
+        description=f"用户的问题，1–{MAX_MESSAGE_CHARS} 个字（去掉首尾空白后）。",
+    )
 
     @validator("sender")
     def _sender_not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            return None
-        return value
-
-    @validator("message")
-    def _message_length(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError(EMPTY_MESSAGE)
-        if len(value) > MAX_MESSAGE_CHARS:
-            raise ValueError(TOO_LONG_MESSAGE)
-        return value
+        return value or None
 
     class Config:
+        anystr_strip_whitespace = True
         schema_extra = {  # noqa: RUF012 - pydantic v1 Config, read once
             "example": {"sender": "kiosk-7", "message": "盲人按摩考试在哪报名？"}
         }
@@ -58,8 +71,6 @@ class Source(BaseModel):
     ref: str = Field(..., example="二（八）13")
     title: str
     departments: list[str] = []
-    kind: str | None = Field(None, description="item | target | safeguard | document")
-    key: str | None = Field(None, example="黄政办发〔2022〕60号#13")
 
 
 class Intent(BaseModel):
@@ -74,8 +85,7 @@ class ChatResponse(BaseModel):
     replies: list[Reply]
     sources: list[Source] = Field([], description="引用的方案条目，最相关的在前")
     intent: Intent | None
-    handoff: bool = Field(..., description="true：建议转人工或拨打 12385")
-    answer_id: str | None = Field(None, description="用于 /api/feedback")
+    handoff: bool = Field(..., description=f"true：建议转人工或拨打 {HOTLINE}")
 
     class Config:
         schema_extra = {  # noqa: RUF012 - pydantic v1 Config, read once
@@ -94,13 +104,10 @@ class ChatResponse(BaseModel):
                         "ref": "二（八）13",
                         "title": "积极开展盲人按摩就业促进行动",
                         "departments": ["各县（市、区）人民政府", "市残联", "市人社局", "市卫健委"],
-                        "kind": "item",
-                        "key": "黄政办发〔2022〕60号#13",
                     }
                 ],
                 "intent": {"name": "ask_blind_massage", "confidence": 0.97},
                 "handoff": False,
-                "answer_id": "3f2a9c0d6b1e4e8f9a7b5c3d2e1f0a9b",
             }
         }
 
@@ -120,7 +127,9 @@ class HistoryResponse(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    answer_id: str = Field(..., max_length=64)
+    answer_id: StrictStr = Field(
+        ..., max_length=64, description=f"/api/chat 响应头 {ANSWER_ID_HEADER} 的值"
+    )
     value: Literal["up", "down"]
 
     class Config:
@@ -135,11 +144,6 @@ class FeedbackResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str = Field(..., description="简短的中文说明")
-
-
-class ComponentHealth(BaseModel):
-    ok: bool
-    error: str | None = None
 
 
 class HealthResponse(BaseModel):
@@ -162,7 +166,7 @@ ERROR_RESPONSES = {
     },
     422: {
         "model": ErrorResponse,
-        "description": "消息为空、超过 500 字或请求格式不正确",
+        "description": "消息为空、超过 500 字、不是文字或请求格式不正确",
         "content": {"application/json": {"example": {"detail": EMPTY_MESSAGE}}},
     },
 }

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import quote
 
-from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from bot import api_docs, chat_routes, health
@@ -19,12 +17,13 @@ from bot.errors import install_error_handlers
 from bot.middleware import BodySizeLimit, SecurityHeaders
 from bot.rasa_client import RasaClient
 from bot.settings import REPO_ROOT, Settings, get_settings
+from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 WEBCHAT_DIR = REPO_ROOT / "webchat"
 CONSOLE_STATIC_DIR = Path(__file__).resolve().parent / "static"
 DESCRIPTION = (
     "助残就业政策助手的接口：解答《黄石市促进残疾人就业三年行动实施方案（2022-2024年）》"
-    "（黄政办发〔2022〕60号）的问题。助手答不了时会建议拨打全国残疾人服务热线 12385。"
+    f"（黄政办发〔2022〕60号）的问题。助手答不了时会建议拨打{HOTLINE_NAME} {HOTLINE}。"
 )
 
 
@@ -32,11 +31,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     conversation_log = ConversationLog(settings.conversation_db, settings.secret_key)
     rasa = RasaClient(settings.rasa_url, settings.action_server_url, settings.rasa_timeout)
+    chat_service = ChatService(rasa, conversation_log, settings.secret_key)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
         await rasa.aclose()
+        chat_service.close()
         conversation_log.close()
 
     app = FastAPI(
@@ -49,12 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.conversation_log = conversation_log
-    app.state.chat_service = ChatService(rasa, conversation_log, settings.secret_key)
+    app.state.chat_service = chat_service
     app.state.login_throttle = LoginThrottle()
     app.state.open_knowledge = lambda: _open_kb(settings.knowledge_db)
 
     install_error_handlers(app)
-    app.add_exception_handler(NotSignedIn, _to_sign_in)
+    app.add_exception_handler(NotSignedIn, console_routes.not_signed_in)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)  # added last = outermost: covers every response
 
@@ -77,7 +78,3 @@ def _open_kb(path: Path):
     from knowledge.store import open_kb
 
     return open_kb(path)
-
-
-async def _to_sign_in(request: Request, exc: NotSignedIn) -> RedirectResponse:
-    return RedirectResponse(f"/console/login?next={quote(exc.next_path)}", status_code=303)

@@ -14,6 +14,7 @@ import secrets
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from bot.api_models import (
+    ANSWER_ID_HEADER,
     ERROR_RESPONSES,
     ChatRequest,
     ChatResponse,
@@ -21,6 +22,7 @@ from bot.api_models import (
     FeedbackResponse,
     HistoryResponse,
 )
+from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 COOKIE_NAME = "conversation"
 COOKIE_MAX_AGE = 30 * 24 * 3600
@@ -54,17 +56,33 @@ def public_handle(request: Request, conversation_id: str) -> str:
 
 CHAT_DESCRIPTION = (
     "发一句话，得到助手的回答、引用的方案条目、识别出的意图和是否建议转人工。"
+    "响应体只有 sender、replies、sources、intent、handoff 五项；"
+    f"这条回答的编号在响应头 {ANSWER_ID_HEADER} 里（用于 /api/feedback，"
+    "对话记录没写成时没有这个头）。"
     "不填 sender 时，对话保存在 HttpOnly Cookie 里。"
     "助手暂时答不了（服务停了、太慢或没有回答）时，3 秒内回复说明情况，"
-    "请用户拨打全国残疾人服务热线 12385，并返回 handoff: true。"
-    "消息为空、超过 500 字或格式不对返回 422；请求体超过 64 KB 返回 413。"
+    f"请用户拨打{HOTLINE_NAME} {HOTLINE}，并返回 handoff: true。"
+    "消息为空、超过 500 字、不是文字或格式不对返回 422；请求体超过 64 KB 返回 413。"
 )
+CHAT_RESPONSES = {
+    200: {
+        "description": "助手的回答",
+        "headers": {
+            ANSWER_ID_HEADER: {
+                "description": "这条回答的编号，用于 /api/feedback（仅 Cookie 对话可评价）；"
+                "对话记录没写成时没有这个头",
+                "schema": {"type": "string", "example": "3f2a9c0d6b1e4e8f9a7b5c3d2e1f0a9b"},
+            }
+        },
+    },
+    **ERROR_RESPONSES,
+}
 
 
 @router.post(
     "/chat",
     response_model=ChatResponse,
-    responses=ERROR_RESPONSES,
+    responses=CHAT_RESPONSES,
     summary="向助手提问",
     description=CHAT_DESCRIPTION,
 )
@@ -82,12 +100,15 @@ async def chat(body: ChatRequest, request: Request, response: Response) -> dict:
     reply = await request.app.state.chat_service.reply(
         conversation_id=conversation_id, channel=channel, text=body.message, sender=shown
     )
-    return reply.as_dict()
+    if reply.answer_id:
+        response.headers[ANSWER_ID_HEADER] = reply.answer_id
+    return reply.as_api_dict()
 
 
 @router.get("/history", response_model=HistoryResponse, summary="本对话的记录（仅 Cookie 对话）")
 def history(request: Request) -> dict:
-    """本浏览器自己的对话记录（页面刷新后恢复用）；没有 Cookie 时为空。"""
+    """本浏览器自己的对话记录（页面刷新后恢复用），每轮带 answer_id（即当时 /api/chat 的
+    X-Answer-Id 响应头）和已给的反馈；没有 Cookie 时为空。"""
     token = cookie_token(request)
     if token is None:
         return {"turns": []}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from bot.conversation_log import ConversationLog, Turn
 from bot.masking import mask
@@ -20,10 +22,21 @@ UNAVAILABLE_TEXT = (
     f"或拨打{HOTLINE_NAME} {HOTLINE}，由工作人员为您解答。"
 )
 UNAVAILABLE_KIND = "unavailable"
+# Every reply, real or fallback, reaches the user within this many seconds.
+REPLY_PROMISE_SECONDS = 3.0
+# The longest a reply waits for its log line (for the answer id), and the margin kept for
+# sending the response after that wait.
+LOG_WAIT_SECONDS = 0.5
+RESPONSE_MARGIN_SECONDS = 0.2
+API_SOURCE_FIELDS = ("document", "item", "ref", "title", "departments")
 
 
 @dataclass
 class ChatReply:
+    """One answer. `answer_id` (None when the log line was not written in time) and `kind`
+    and the sources' `kind`/`key` are for the gateway's own use; `as_api_dict` is what the
+    chat API returns."""
+
     sender: str
     replies: list[dict]
     sources: list[dict] = field(default_factory=list)
@@ -32,8 +45,21 @@ class ChatReply:
     answer_id: str | None = None
     kind: str | None = None
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    def as_api_dict(self) -> dict:
+        """Exactly the chat API's body: sender, replies, sources, intent, handoff."""
+        return {
+            "sender": self.sender,
+            "replies": self.replies,
+            "sources": [api_source(s) for s in self.sources],
+            "intent": self.intent,
+            "handoff": self.handoff,
+        }
+
+
+def api_source(source: dict) -> dict:
+    return {name: source.get(name) for name in API_SOURCE_FIELDS} | {
+        "departments": list(source.get("departments") or [])
+    }
 
 
 class ChatService:
@@ -42,6 +68,13 @@ class ChatService:
         self.conversation_log = conversation_log
         self._secret_key = secret_key
         self.log_failures = 0
+        # Log writes run here, one at a time, never on the event loop: a busy database
+        # must not hold up other requests (or /healthz) while SQLite waits for its lock.
+        self._log_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="conversation-log")
+
+    def close(self) -> None:
+        """Finish the pending log writes (each bounded by the log's busy timeout)."""
+        self._log_writer.shutdown(wait=True)
 
     def rasa_sender(self, conversation_id: str) -> str:
         """Rasa's tracker key: derived from, but never equal to, the raw conversation id."""
@@ -63,31 +96,54 @@ class ChatService:
         if reply is None:
             reply = unavailable_reply(sender or conversation_id)
         latency_ms = int((time.monotonic() - started) * 1000)
-        reply.answer_id = self._record(conversation_id, channel, text, reply, latency_ms)
+        turn = Turn(
+            conversation_id=conversation_id,
+            channel=channel,
+            message=text,
+            replies=reply.replies,
+            sources=reply.sources,
+            intent=reply.intent,
+            handoff=reply.handoff,
+            kind=reply.kind,
+            latency_ms=latency_ms,
+        )
+        reply.answer_id = await self._record(turn, started)
         return reply
 
-    def _record(
-        self, conversation_id: str, channel: str, text: str, reply: ChatReply, latency_ms: int
-    ) -> str | None:
+    async def _record(self, turn: Turn, started: float) -> str | None:
+        """Write the turn in the log thread; wait for it only as long as the promise allows.
+
+        A write still pending then goes on in the background (and may yet succeed); the reply
+        just carries no answer id. Failures are counted by the writer itself.
+        """
+        left = REPLY_PROMISE_SECONDS - RESPONSE_MARGIN_SECONDS - (time.monotonic() - started)
         try:
-            return self.conversation_log.record(
-                Turn(
-                    conversation_id=conversation_id,
-                    channel=channel,
-                    message=text,
-                    replies=reply.replies,
-                    sources=reply.sources,
-                    intent=reply.intent,
-                    handoff=reply.handoff,
-                    kind=reply.kind,
-                    latency_ms=latency_ms,
-                )
+            pending = asyncio.get_running_loop().run_in_executor(
+                self._log_writer, self._write, turn
             )
-        except Exception as exc:  # noqa: BLE001 - the answer matters more than its log line
-            self.log_failures += 1
-            # The exception type only: messages of some errors could quote the row.
-            log.error("conversation log write failed (%s)", type(exc).__name__)
+        except RuntimeError:  # the executor was shut down: the app is stopping
+            self._count_failure("RuntimeError")
             return None
+        try:
+            # shield: a timeout must not cancel a write that is still queued.
+            return await asyncio.wait_for(
+                asyncio.shield(pending), timeout=max(0.0, min(LOG_WAIT_SECONDS, left))
+            )
+        except asyncio.TimeoutError:
+            log.warning("conversation log write still pending; answering without waiting")
+            return None
+
+    def _write(self, turn: Turn) -> str | None:
+        try:
+            return self.conversation_log.record(turn)
+        except Exception as exc:  # noqa: BLE001 - the answer matters more than its log line
+            self._count_failure(type(exc).__name__)
+            return None
+
+    def _count_failure(self, error: str) -> None:
+        self.log_failures += 1
+        # The exception type only: messages of some errors could quote the row.
+        log.error("conversation log write failed (%s)", error)
 
 
 def unavailable_reply(sender: str) -> ChatReply:

@@ -39,7 +39,8 @@ def cmd_set_password(args: argparse.Namespace) -> int:
             return 1
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    log = ConversationLog(settings.conversation_db, settings.secret_key)
+    # An operator at the command line can wait for a busy database longer than a chat can.
+    log = ConversationLog(settings.conversation_db, settings.secret_key, busy_timeout=5)
     try:
         set_password(log, password)
     except WeakPassword as exc:

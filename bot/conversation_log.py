@@ -28,6 +28,9 @@ LOW_CONFIDENCE = 0.6
 # question lies outside the plan. The console groups them so staff see what people miss.
 UNANSWERED_KINDS = ("no_answer", "out_of_scope", "unavailable")
 LOG_FILTERS = ("low", "unanswered", "down", "handoff")
+# How long SQLite waits for another connection's lock before giving up. Short: a busy log
+# costs a log line, never the user's answer (ChatService writes in a thread and moves on).
+BUSY_TIMEOUT_SECONDS = 0.3
 
 
 def hash_sender(secret_key: str, conversation_id: str) -> str:
@@ -55,9 +58,12 @@ class Turn:
 
 
 class ConversationLog:
-    def __init__(self, path: Path, secret_key: str) -> None:
+    def __init__(
+        self, path: Path, secret_key: str, busy_timeout: float = BUSY_TIMEOUT_SECONDS
+    ) -> None:
         self.path = Path(path)
         self._secret_key = secret_key
+        self._busy_timeout = busy_timeout
         self._lock = threading.Lock()
         self._db: Database | None = None
 
@@ -65,11 +71,15 @@ class ConversationLog:
     def _database(self) -> Database:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # One connection shared by the event loop and the threadpool, guarded by the lock.
-            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=5)
-            db = Database(conn)
-            db.enable_wal()
-            self._ensure_tables(db)
+            # One connection shared by the log writer and the threadpool, guarded by the lock.
+            conn = sqlite3.connect(self.path, check_same_thread=False, timeout=self._busy_timeout)
+            try:
+                db = Database(conn)
+                db.enable_wal()
+                self._ensure_tables(db)
+            except Exception:
+                conn.close()  # try again next time rather than keep a half-set-up connection
+                raise
             self._db = db
         return self._db
 

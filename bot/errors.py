@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from bot.api_models import MALFORMED_BODY
+from bot.api_models import FIELD_ERRORS, MALFORMED_BODY
 from bot.middleware import SECURITY_HEADERS
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
@@ -18,10 +18,15 @@ INTERNAL_ERROR = f"服务出了点问题，请稍后再试，或拨打{HOTLINE_N
 
 
 def validation_detail(exc: RequestValidationError) -> str:
-    """Our own validators speak Chinese (type `value_error`); anything else is a malformed body."""
+    """Our own validators speak Chinese (type `value_error`), pydantic's known errors are
+    translated (FIELD_ERRORS); anything else is a malformed body."""
     for error in exc.errors():
         if error.get("type") == "value_error":
             return str(error.get("msg"))
+        loc = error.get("loc") or ()
+        known = FIELD_ERRORS.get((str(loc[-1]) if loc else "", str(error.get("type"))))
+        if known:
+            return known
     return MALFORMED_BODY
 
 

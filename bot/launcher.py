@@ -22,12 +22,15 @@ import httpx
 import yaml
 
 from bot.settings import REPO_ROOT, Settings
+from knowledge.wording import HOTLINE
 
 MODEL = REPO_ROOT / "models" / "assistant.tar.gz"
 ENDPOINTS = REPO_ROOT / "endpoints.yml"
 ACTIONS_PACKAGE = REPO_ROOT / "actions" / "__init__.py"
 LOOPBACK = "127.0.0.1"
 STOP_GRACE_SECONDS = 10
+WARM_UP_SENDER = "launcher-warm-up"
+WARM_UP_SECONDS = 120
 
 
 class StartupFailed(Exception):
@@ -46,11 +49,33 @@ def port_of(url: str, default: int) -> int:
     return urlsplit(url).port or default
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The resolved settings the children need, whether they came from .env or the environment.
+
+    Only the gateway reads .env; the action server finds the knowledge base through
+    KNOWLEDGE_DB (knowledge.store), so it must get the path the launcher resolved. Paths are
+    absolute, so no child depends on its working directory. Secrets are not passed on: the
+    gateway reads them itself, and Rasa and the action server have no use for them.
+    """
+    return {
+        "KNOWLEDGE_DB": str(settings.knowledge_db),
+        "CONVERSATION_DB": str(settings.conversation_db),
+        "LOG_DIR": str(settings.log_dir),
+        "RASA_URL": settings.rasa_url,
+        "ACTION_SERVER_URL": settings.action_server_url,
+        "RASA_TIMEOUT": str(settings.rasa_timeout),
+    }
+
+
+def child_env(
+    extra: dict[str, str] | None = None, settings: Settings | None = None
+) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    if settings is not None:
+        env.update(settings_env(settings))
     env.update(extra or {})
     return env
 
@@ -87,7 +112,7 @@ class Launcher:
         process = subprocess.Popen(
             args,
             cwd=REPO_ROOT,
-            env=child_env(env),
+            env=child_env(env, self.settings),
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -162,7 +187,7 @@ class Launcher:
         if not MODEL.is_file():
             self.say(
                 f"! 还没有训练好的模型（{MODEL}），不启动 Rasa；"
-                "网关会请用户拨打 12385。先运行 make setup。"
+                f"网关会请用户拨打 {HOTLINE}。先运行 make setup。"
             )
             return
         port = port_of(self.settings.rasa_url, 5005)
@@ -187,6 +212,24 @@ class Launcher:
         )
         self.say("  Rasa 加载模型通常需要 30–60 秒……")
         self.wait_until(child, lambda: self._ok(f"http://{LOOPBACK}:{port}/status"), 300)
+        self.warm_up(port)
+
+    def warm_up(self, port: int) -> None:
+        """One message through Rasa and the action server before users come.
+
+        The first message after a start loads the tokenizer, the classifiers and the knowledge
+        base and takes longer than RASA_TIMEOUT: without this, the first user would get the
+        "call the hotline" fallback.
+        """
+        try:
+            self.http.post(
+                f"http://{LOOPBACK}:{port}/webhooks/rest/webhook",
+                json={"sender": WARM_UP_SENDER, "message": "你好"},
+                timeout=WARM_UP_SECONDS,
+            ).raise_for_status()
+            self.say("  已预热")
+        except httpx.HTTPError as exc:
+            self.say(f"  预热没有成功（{type(exc).__name__}），第一个问题可能答得慢。")
 
     def start_gateway(self) -> str:
         host, port = self.settings.gateway_host, self.settings.gateway_port

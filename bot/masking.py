@@ -16,24 +16,19 @@ BANK_CARD_MASK = "[银行卡号]"
 # Voice input and Chinese keyboards often produce full-width digits and spaces.
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ　－＋", "0123456789Xx -+")
 
-_SEP = r"[ \-]?"
-# A digit run must not continue on either side (also across one separator).
-_BEFORE = r"(?<![\dA-Za-z])(?<!\d[ \-])"
-_AFTER = r"(?![ \-]?[\dA-Za-z])"
-
-_ID18 = re.compile(_BEFORE + r"((?:\d" + _SEP + r"){17}[\dXx])" + _AFTER)
-_ID15 = re.compile(_BEFORE + r"(\d{15})" + _AFTER)
-_BANK = re.compile(_BEFORE + r"(\d(?:" + _SEP + r"\d){12,18})" + _AFTER)
-_MOBILE = re.compile(
-    r"(?<![\dA-Za-z+])(?<!\d[ \-])((?:\+?86[ \-]?)?1[3-9]\d(?:" + _SEP + r"\d){8})" + _AFTER
-)
+# A candidate is a maximal run of digits joined by whitespace runs or dashes (voice input and
+# copied numbers come as "420202 19900101 1231", "139-1234-5678", "420202  19900101  1231"),
+# optionally led by "+" and ending in X (identity cards). Letters end a run, so "ID4202…" and
+# "tel138…" are found; a digit next to the run always belongs to it, so a number is never
+# masked out of a longer one. Within a run, the longest stretch of whole groups that is a
+# valid number is masked; "2022-2024", "2500", "60%" and item numbers never are.
+_RUN = re.compile(r"\+?\d(?:[\s\-]*\d)*(?:[\s\-]*[Xx](?![A-Za-z]))?")
+_GROUP = re.compile(r"\+?[\dXx]+")
+_MOBILE = re.compile(r"(?:86)?1[3-9]\d{9}")
+MAX_DIGITS = 19  # the longest number masked (bank cards)
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-
-
-def _digits(text: str) -> str:
-    return re.sub(r"[ \-]", "", text)
 
 
 def id18_valid(number: str) -> bool:
@@ -61,18 +56,45 @@ def luhn_valid(number: str) -> bool:
     return total % 10 == 0
 
 
-def _replace_if(pattern: re.Pattern, valid, replacement: str, text: str) -> str:
-    def sub(match: re.Match) -> str:
-        return replacement if valid(_digits(match.group(1))) else match.group(0)
+def kind_of(digits: str) -> str | None:
+    """The placeholder for a number (digits, maybe a final X), or None for an ordinary one."""
+    if len(digits) == 18 and id18_valid(digits):
+        return ID_CARD_MASK
+    if not digits.isdigit():
+        return None
+    if len(digits) == 15 and id15_plausible(digits):
+        return ID_CARD_MASK
+    if _MOBILE.fullmatch(digits):
+        return MOBILE_MASK
+    if 13 <= len(digits) <= 19 and luhn_valid(digits):
+        return BANK_CARD_MASK
+    return None
 
-    return pattern.sub(sub, text)
+
+def _mask_run(run: str) -> str:
+    groups = list(_GROUP.finditer(run))
+    digits = [g.group(0).lstrip("+") for g in groups]
+    out, pos, i = [], 0, 0
+    while i < len(groups):
+        found, joined = None, ""
+        for j in range(i, len(groups)):  # the longest stretch of groups from group i
+            joined += digits[j]
+            if len(joined) > MAX_DIGITS:
+                break
+            placeholder = kind_of(joined)
+            if placeholder:
+                found = (j + 1, placeholder)
+        if found:
+            end, placeholder = found
+            out += [run[pos : groups[i].start()], placeholder]
+            pos, i = groups[end - 1].end(), end
+        else:
+            i += 1
+    out.append(run[pos:])
+    return "".join(out)
 
 
 def mask(text: str) -> str:
     """The text with identity, mobile and bank-card numbers replaced by placeholders."""
     text = text.translate(_FULL_WIDTH)
-    text = _replace_if(_ID18, id18_valid, ID_CARD_MASK, text)
-    text = _replace_if(_ID15, id15_plausible, ID_CARD_MASK, text)
-    text = _replace_if(_MOBILE, lambda _: True, MOBILE_MASK, text)
-    text = _replace_if(_BANK, luhn_valid, BANK_CARD_MASK, text)
-    return text
+    return _RUN.sub(lambda m: _mask_run(m.group(0)), text)

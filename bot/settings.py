@@ -6,8 +6,10 @@ the repository root, so the launcher, the tests and `uvicorn` agree wherever the
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseSettings, root_validator, validator
 
@@ -23,7 +25,8 @@ class Settings(BaseSettings):
     gateway_port: int = 8000
     rasa_url: str = "http://127.0.0.1:5005"
     action_server_url: str = "http://127.0.0.1:5055"
-    rasa_timeout: float = 2.5
+    # 2.0 leaves room on a busy two-core machine for the fallback to arrive within 3 s.
+    rasa_timeout: float = 2.0
     knowledge_db: Path = Path("build/knowledge.db")
     conversation_db: Path = Path("var/conversations.db")
     log_dir: Path = Path("var/logs")
@@ -36,6 +39,17 @@ class Settings(BaseSettings):
     class Config:
         env_file = REPO_ROOT / ".env"
         env_file_encoding = "utf-8"
+
+        @classmethod
+        def customise_sources(cls, init_settings, env_settings, file_secret_settings):
+            # pydantic v1 reads env_file through python-dotenv, which is not a dependency;
+            # read the file here instead. Precedence: arguments, environment, .env.
+            env_file, env_settings.env_file = env_settings.env_file, None
+
+            def dotenv_settings(settings: BaseSettings) -> dict[str, Any]:
+                return _from_env_file(settings, env_file, env_settings.env_file_encoding)
+
+            return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     @validator("secret_key")
     def _empty_means_default(cls, value: str) -> str:
@@ -69,9 +83,37 @@ class Settings(BaseSettings):
                 )
         return values
 
-    @property
-    def is_development(self) -> bool:
-        return self.app_env == DEVELOPMENT
+
+def read_env_file(path: str | os.PathLike, encoding: str | None = "utf-8") -> dict[str, str]:
+    """`NAME=value` lines of a .env file (lower-cased names); comments, blanks and `export `
+    ignored, quotes removed, ` # comment` after an unquoted value dropped."""
+    values: dict[str, str] = {}
+    for raw in Path(path).read_text(encoding=encoding or "utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.split("=", 1)
+        name = name.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        else:
+            value = value.split(" #", 1)[0].rstrip()
+        values[name.lower()] = value
+    return values
+
+
+def _from_env_file(settings: BaseSettings, env_file, encoding: str | None) -> dict[str, Any]:
+    if env_file is None or not Path(env_file).is_file():
+        return {}
+    found = read_env_file(env_file, encoding)
+    values: dict[str, Any] = {}
+    for field in settings.__fields__.values():
+        for env_name in field.field_info.extra.get("env_names", ()):
+            if env_name.lower() in found:
+                values[field.alias] = found[env_name.lower()]
+                break
+    return values
 
 
 @lru_cache(maxsize=1)

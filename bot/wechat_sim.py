@@ -7,15 +7,15 @@
     python -m bot.wechat_sim --event subscribe
 
 It signs (and in safe mode encrypts) each request, posts it, and prints the reply as a phone
-would show it. Token and AppID default to WECHAT_TOKEN and WECHAT_APP_ID from the environment;
-safe mode is used only when --aes-key (or WECHAT_SIM_AES_KEY) is given.
+would show it. Defaults come from the gateway's own settings (environment or .env): WECHAT_TOKEN,
+WECHAT_APP_ID, WECHAT_ENCODING_AES_KEY (safe mode whenever it is set, as the gateway then refuses
+plaintext) and http://GATEWAY_HOST:GATEWAY_PORT/wechat.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import secrets
 import sys
@@ -27,6 +27,7 @@ import httpx
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
+from bot.settings import Settings, get_settings
 from bot.wechat.xml_reply import cdata_safe
 
 ACCOUNT = "gh_simulated_account"
@@ -151,7 +152,24 @@ def read_reply(body: str, token: str = "", aes_key: str = "", app_id: str = "") 
     return root.findtext("Content")
 
 
-async def _send(args, xml: str, http: httpx.AsyncClient) -> str:
+@dataclass
+class Try:
+    """What one delivery really got back."""
+
+    status: int
+    seconds: float
+    text: str | None = None  # the reply a phone shows; None for `success` or an error
+    error: str = ""
+
+    def describe(self) -> str:
+        if self.status != 200:
+            return f"HTTP {self.status}（{self.seconds:.1f} 秒）：{self.error}"
+        if self.text is None:
+            return f"success（{self.seconds:.1f} 秒）：这次投递没有带回复，手机上不显示内容"
+        return f"（{self.seconds:.1f} 秒）\n{self.text}"
+
+
+async def _send(args, xml: str, http: httpx.AsyncClient) -> Try:
     if args.aes_key:
         request = safe_mode_request(xml, args.token, args.aes_key, args.app_id)
     else:
@@ -162,67 +180,136 @@ async def _send(args, xml: str, http: httpx.AsyncClient) -> str:
     )
     took = time.monotonic() - started
     if response.status_code != 200:
-        return f"HTTP {response.status_code}（{took:.1f} 秒）：{response.text}"
+        return Try(response.status_code, took, error=response.text)
     text = read_reply(response.text, args.token, args.aes_key, args.app_id)
-    if text is None:
-        return f"（success，{took:.1f} 秒：手机上此刻不显示内容；回答稍后通过客服消息或下一条消息送达）"
-    return f"（{took:.1f} 秒）\n{text}"
+    return Try(200, took, text)
+
+
+def report(tries: list[Try]) -> str:
+    """Each try as it really went; a note only when no try brought an answer back."""
+    lines = []
+    for number, result in enumerate(tries, start=1):
+        label = f"第 {number} 次投递" if len(tries) > 1 else "回复"
+        lines.append(f"—— {label} ——\n{result.describe()}\n")
+    if all(t.status == 200 and t.text is None for t in tries):
+        lines.append(
+            "（没有一次投递带回回答。若是问题的回答超过了 5 秒，网关会通过客服消息发送，"
+            "或在用户下一条消息的回复前补上；关注/取消关注等事件本来就可能没有回复。）\n"
+        )
+    return "\n".join(lines)
+
+
+def message_for(args) -> str:
+    if args.event:
+        return message_xml(kind="event", event=args.event)
+    if args.voice:
+        return message_xml(kind="voice", recognition=args.text)
+    if args.kind != "text":
+        return message_xml(kind=args.kind)
+    return message_xml(args.text)
 
 
 async def _main(args) -> int:
-    if args.event:
-        xml = message_xml(kind="event", event=args.event)
-    elif args.voice:
-        xml = message_xml(kind="voice", recognition=args.text)
-    elif args.kind != "text":
-        xml = message_xml(kind=args.kind)
-    else:
-        xml = message_xml(args.text)
+    xml = message_for(args)
     async with httpx.AsyncClient(timeout=10) as http:
         # Retries reuse the very same message (same MsgId), as WeChat's do.
-        attempts = [_send(args, xml, http) for _ in range(max(args.retries, 1))]
-        results = await asyncio.gather(*attempts)
-    for number, result in enumerate(results, start=1):
-        label = f"第 {number} 次投递" if len(results) > 1 else "回复"
-        print(f"—— {label} ——\n{result}\n")
+        tries = await asyncio.gather(*(_send(args, xml, http) for _ in range(max(args.retries, 1))))
+    print(report(list(tries)))
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _gateway_url(settings: Settings | None) -> str:
+    fields = Settings.__fields__
+    host = settings.gateway_host if settings else fields["gateway_host"].default
+    port = settings.gateway_port if settings else fields["gateway_port"].default
+    if host in ("", "0.0.0.0", "::"):  # listening everywhere: talk to it locally
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}/wechat"
+
+
+def build_parser(settings: Settings | None) -> argparse.ArgumentParser:
+    """Options with defaults from the gateway's settings (None: settings could not be read)."""
+    token = settings.wechat_token if settings else ""
+    app_id = settings.wechat_app_id if settings else ""
+    aes_key = settings.wechat_encoding_aes_key if settings else ""
+    url = _gateway_url(settings)
     parser = argparse.ArgumentParser(
         prog="python -m bot.wechat_sim", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
-        "text", nargs="?", default="盲人按摩考试怎么报名", help="what the user says"
+        "text",
+        nargs="?",
+        default="盲人按摩考试怎么报名",
+        help="用户说的话 (what the user says; default: %(default)s)",
     )
     parser.add_argument(
-        "--url", default=os.environ.get("WECHAT_SIM_URL", "http://127.0.0.1:8000/wechat")
+        "--url",
+        default=url,
+        help="网关的微信回调地址 (the gateway's /wechat URL; default from GATEWAY_HOST and "
+        "GATEWAY_PORT: %(default)s)",
     )
-    parser.add_argument("--token", default=os.environ.get("WECHAT_TOKEN", ""))
+    parser.add_argument(
+        "--token",
+        default=token,
+        help="令牌 Token, as in 服务器配置 (default: WECHAT_TOKEN from the environment or .env)",
+    )
     parser.add_argument(
         "--aes-key",
-        default=os.environ.get("WECHAT_SIM_AES_KEY", ""),
-        help="EncodingAESKey (43 chars): send in safe mode",
-    )
-    parser.add_argument("--app-id", default=os.environ.get("WECHAT_APP_ID", ""))
-    parser.add_argument(
-        "--retries", type=int, default=1, help="send the same MsgId N times at once"
+        default=aes_key,
+        help="消息加解密密钥 EncodingAESKey, 43 characters: send in safe mode "
+        "(default: WECHAT_ENCODING_AES_KEY from the environment or .env)",
     )
     parser.add_argument(
-        "--voice", action="store_true", help="send TEXT as a voice message's Recognition"
+        "--app-id",
+        default=app_id,
+        help="开发者ID AppID, needed for safe mode (default: WECHAT_APP_ID from the environment "
+        "or .env)",
+    )
+    parser.add_argument(
+        "--plaintext",
+        action="store_true",
+        help="明文模式: ignore the AES key and send unencrypted (the gateway refuses this with "
+        "403 while WECHAT_ENCODING_AES_KEY is set)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=1,
+        help="同一条消息投递 N 次 (send the same MsgId N times at once, like WeChat's retries)",
+    )
+    parser.add_argument(
+        "--voice",
+        action="store_true",
+        help="作为语音消息发送 (send TEXT as a voice message's Recognition)",
     )
     parser.add_argument(
         "--kind",
         default="text",
         choices=["text", "image", "video", "location", "link"],
-        help="message type (non-text types carry no question)",
+        help="消息类型 (message type; non-text types carry no question)",
     )
-    parser.add_argument("--event", default="", help="send an event instead, e.g. subscribe")
+    parser.add_argument(
+        "--event", default="", help="发送事件 (send an event instead, e.g. subscribe)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings: Settings | None = get_settings()
+    except (ValueError, ImportError) as error:  # e.g. a bad value in .env
+        print(f"settings not readable, no defaults from them: {error}", file=sys.stderr)
+        settings = None
+    parser = build_parser(settings)
     args = parser.parse_args(argv)
+    if args.plaintext:
+        args.aes_key = ""
     if not args.token:
-        parser.error("no token: pass --token or set WECHAT_TOKEN")
+        parser.error("no token: pass --token or set WECHAT_TOKEN (environment or .env)")
     if args.aes_key and not args.app_id:
-        parser.error("safe mode needs --app-id (or WECHAT_APP_ID)")
+        parser.error("safe mode needs --app-id (or WECHAT_APP_ID in the environment or .env)")
     return asyncio.run(_main(args))
 
 

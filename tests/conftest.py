@@ -17,10 +17,18 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # needs the repository root on sys.path (pytest only adds the conftest folders themselves).
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
-LIVE_GATEWAY_PORT = 18090
-LIVE_RASA_PORT = 15005
-LIVE_ACTION_PORT = 15055
+# Overridable, so two people can run the end-to-end tests on one machine at once.
+LIVE_GATEWAY_PORT = int(os.environ.get("LIVE_GATEWAY_PORT", "18090"))
+LIVE_RASA_PORT = int(os.environ.get("LIVE_RASA_PORT", "15005"))
+LIVE_ACTION_PORT = int(os.environ.get("LIVE_ACTION_PORT", "15055"))
 LIVE_STARTUP_SECONDS = 420  # Rasa alone needs 30-60 s to load on two cores; more when busy
+
+
+class LiveStack(str):
+    """The gateway's base URL (a str, so `live_stack + "/api/chat"` works) and its files."""
+
+    log_dir: Path
+    conversation_db: Path
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -32,7 +40,8 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 @pytest.fixture(scope="session")
 def live_stack(tmp_path_factory):
-    """Start `python -m bot run` on test ports with the built KB and trained model; yield its URL."""
+    """Start `python -m bot run` on test ports with the built KB and trained model; yield its URL
+    (a LiveStack: also `.log_dir`, the children's log files, and `.conversation_db`)."""
     missing = [
         p
         for p in ("models/assistant.tar.gz", "build/knowledge.db")
@@ -83,7 +92,10 @@ def live_stack(tmp_path_factory):
                     f"{_tail(work / 'launcher.log')}"
                 )
             time.sleep(2)
-        yield base
+        stack = LiveStack(base)
+        stack.log_dir = work / "logs"
+        stack.conversation_db = work / "conversations.db"
+        yield stack
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)

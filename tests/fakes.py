@@ -171,6 +171,12 @@ class FakePart:
 DOC = "黄政办发〔2022〕60号"
 
 
+@dataclass(frozen=True)
+class FakeDocument:
+    number: str
+    title: str
+
+
 class FakeKnowledgeBase:
     """Two items and a safeguard; search matches any query character against title and text."""
 
@@ -210,6 +216,11 @@ class FakeKnowledgeBase:
                 ),
             ]
         }
+
+    def document(self, number=None):
+        if number not in (None, DOC):
+            raise LookupError(number)
+        return FakeDocument(DOC, "黄石市促进残疾人就业三年行动实施方案（2022-2024年）")
 
     def search(self, query, limit=5, kinds=None, keys=None):
         hits = []

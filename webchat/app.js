@@ -6,6 +6,8 @@
  *
  * API (docs/design.md): POST /api/chat, GET /api/history, POST /api/feedback. The
  * conversation is kept by the gateway's cookie, so requests carry same-origin credentials.
+ * A chat answer's id (for feedback) comes in the X-Answer-Id response header; each history
+ * turn carries it as answer_id.
  */
 (function () {
   'use strict';
@@ -13,6 +15,7 @@
   var MAX_LENGTH = 500;
   var WARN_AT = 450;
   var REQUEST_TIMEOUT_MS = 30000;
+  var ANSWER_ID_HEADER = 'X-Answer-Id';
   var HOTLINE = '12385';
   var NETWORK_ERROR = '网络出了问题，请稍后再试，或拨打12385';
   var PREFS = [
@@ -105,7 +108,7 @@
     var body = null;
     try { body = await response.json(); } catch (e) { body = null; }
     if (!response.ok) { throw new ApiError(detailText(body, response.status), response.status); }
-    return body;
+    return { body: body, headers: response.headers };
   }
 
   /* ---------- status, errors, the log ---------- */
@@ -149,8 +152,23 @@
     return label || '方案原文';
   }
 
+  // The API's sources carry no key; an entry's key is built from the document's own
+  // structure (docs/design.md): "<document>#<item>" for items, "<document>#三（二）" for
+  // safeguards. Other sources (targets, document facts) are quoted whole in the answer.
+  var SAFEGUARD_REF = /^[一二三四五六七八九十]+（[一二三四五六七八九十]+）$/;
+
+  function entryKey(source) {
+    if (!source.document) { return null; }
+    if (typeof source.item === 'number') { return source.document + '#' + source.item; }
+    if (typeof source.ref === 'string' && SAFEGUARD_REF.test(source.ref)) {
+      return source.document + '#' + source.ref;
+    }
+    return null;
+  }
+
   function detailPayload(source) {
-    return '/ask_item' + JSON.stringify({ entry: source.key });
+    var key = entryKey(source);
+    return key ? '/ask_item' + JSON.stringify({ entry: key }) : null;
   }
 
   function detailTitle(source) {
@@ -169,7 +187,7 @@
       if (departments.length) {
         li.appendChild(el('p', 'source-departments', '负责部门：' + departments.join('、')));
       }
-      if (source.key) {
+      if (detailPayload(source)) {
         var more = el('button', 'reply-button detail-button', detailTitle(source));
         more.type = 'button';
         more.setAttribute('data-payload', detailPayload(source));
@@ -230,7 +248,8 @@
     return group;
   }
 
-  function botMessage(data) {
+  // `data`: a chat answer or a history turn; `answerId`: its id for feedback, if any.
+  function botMessage(data, answerId) {
     var item = el('div', 'msg msg-bot');
     item.appendChild(hiddenLabel('助手说：'));
     var replies = Array.isArray(data.replies) ? data.replies : [];
@@ -247,9 +266,7 @@
     var sources = Array.isArray(data.sources) ? data.sources : [];
     if (sources.length) { item.appendChild(sourcesBlock(sources)); }
     if (buttons.length) { item.appendChild(replyButtons(buttons)); }
-    // Chat replies carry answer_id; history rows may carry it as id.
-    var answerId = data.answer_id !== undefined ? data.answer_id : data.id;
-    if (answerId !== undefined && answerId !== null && answerId !== '') {
+    if (answerId) {
       item.appendChild(feedbackBlock(answerId, data.feedback || null));
     }
     return item;
@@ -290,8 +307,8 @@
       updateCount();
     }
     try {
-      var data = await request('POST', '/api/chat', { message: text });
-      appendToLog([botMessage(data || {})]);
+      var answer = await request('POST', '/api/chat', { message: text });
+      appendToLog([botMessage(answer.body || {}, answer.headers.get(ANSWER_ID_HEADER))]);
     } catch (err) {
       var failed = el('p', 'msg-failed', '（这条没有发出去）');
       mine.appendChild(failed);
@@ -350,21 +367,6 @@
 
   /* ---------- history ---------- */
 
-  function turnsOf(body) {
-    if (Array.isArray(body)) { return body; }
-    if (body && Array.isArray(body.turns)) { return body.turns; }
-    if (body && Array.isArray(body.history)) { return body.history; }
-    return [];
-  }
-
-  function userTextOf(turn) {
-    var keys = ['message', 'user_text', 'text', 'question', 'user'];
-    for (var i = 0; i < keys.length; i++) {
-      if (typeof turn[keys[i]] === 'string') { return turn[keys[i]]; }
-    }
-    return '';
-  }
-
   // A button payload ("/ask_more", "/ask_item{...}") is shown as the title it had.
   function shownText(message, previous) {
     if (!previous || message.charAt(0) !== '/') { return message; }
@@ -377,7 +379,7 @@
     }
     var sources = Array.isArray(previous.sources) ? previous.sources : [];
     for (var k = 0; k < sources.length; k++) {
-      if (sources[k] && sources[k].key && detailPayload(sources[k]) === message) {
+      if (sources[k] && detailPayload(sources[k]) === message) {
         return detailTitle(sources[k]);
       }
     }
@@ -387,20 +389,20 @@
   async function loadHistory() {
     var body;
     try {
-      body = await request('GET', '/api/history');
+      body = (await request('GET', '/api/history')).body;
     } catch (err) {
       if (err && err.status === 0) { showError('之前的对话没有加载出来：' + NETWORK_ERROR); }
       return;
     }
-    var turns = turnsOf(body);
+    // {"turns": [{"answer_id", "time", "message", "replies", "sources", "handoff", "feedback"}]}
+    var turns = body && Array.isArray(body.turns) ? body.turns : [];
     if (!turns.length || els.log.children.length) { return; }
     var nodes = [];
     var previous = null;
     turns.forEach(function (turn) {
       if (!turn || typeof turn !== 'object') { return; }
-      var said = userTextOf(turn);
-      if (said) { nodes.push(userMessage(shownText(said, previous))); }
-      nodes.push(botMessage(turn));
+      if (turn.message) { nodes.push(userMessage(shownText(turn.message, previous))); }
+      nodes.push(botMessage(turn, turn.answer_id));
       previous = turn;
     });
     // Restored turns are old news: add them without making the live region read them all.

@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from bot.console.csv_export import turns_csv
@@ -16,6 +16,7 @@ from bot.console.session import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     SESSION_MAX_AGE,
+    NotSignedIn,
     csrf_ok,
     login_token,
     new_login_token,
@@ -64,13 +65,17 @@ def safe_next(path: str | None) -> str:
 
 # -- sign-in -------------------------------------------------------------------------------
 
+NOT_SIGNED_IN = "请先登录热线工作台。"
+# RFC 9110: a 401 names a scheme. Ours is the sign-in form; browsers ignore unknown schemes.
+UNSIGNED_HEADERS = {"WWW-Authenticate": 'Session realm="console"'}
 
-@public.get("/login")
-def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+
+def login_form(request: Request, next: str | None, status_code: int = 200) -> HTMLResponse:
     token, signed = new_login_token(request)
     response = render(
         request,
         "console/login.html",
+        status_code=status_code,
         login_csrf=token,
         next=safe_next(next),
         no_password=not has_password(request.app.state.conversation_log),
@@ -78,6 +83,24 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
     )
     response.set_cookie(LOGIN_COOKIE, signed, httponly=True, samesite="strict", path="/console")
     return response
+
+
+async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+    """Every unsigned console request gets 401 and no console content.
+
+    A page (GET, not the CSV) shows the sign-in form in place, so a browser user can sign in
+    and come back; the CSV export and form posts get a short JSON explanation.
+    """
+    if request.method == "GET" and not request.url.path.endswith(".csv"):
+        response = login_form(request, exc.next_path, status_code=401)
+        response.headers.update(UNSIGNED_HEADERS)
+        return response
+    return JSONResponse({"detail": NOT_SIGNED_IN}, status_code=401, headers=UNSIGNED_HEADERS)
+
+
+@public.get("/login")
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return login_form(request, next)
 
 
 @public.post("/login")
@@ -145,8 +168,8 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
     return response
 
 
-def entry_view(entry) -> dict:
-    return {"entry": entry, "phone_text": phone_text(entry)}
+def entry_view(kb, entry) -> dict:
+    return {"entry": entry, "phone_text": phone_text(entry, kb.document(entry.document).title)}
 
 
 @router.get("")
@@ -155,7 +178,7 @@ def search_page(request: Request, q: str = "") -> HTMLResponse:
     kb, problem = knowledge(request)
     results = []
     if kb is not None and query:
-        results = [entry_view(hit.entry) for hit in kb.search(query, limit=SEARCH_LIMIT)]
+        results = [entry_view(kb, hit.entry) for hit in kb.search(query, limit=SEARCH_LIMIT)]
     return render(request, "console/search.html", q=query, results=results, problem=problem)
 
 
@@ -165,7 +188,7 @@ def browse_page(request: Request) -> HTMLResponse:
     parts, entries = [], {}
     if kb is not None:
         parts = kb.structure()
-        entries = {e.key: entry_view(e) for e in kb.entries()}
+        entries = {e.key: entry_view(kb, e) for e in kb.entries()}
     return render(request, "console/browse.html", parts=parts, entries=entries, problem=problem)
 
 
@@ -190,7 +213,7 @@ def entry_page(request: Request, key: str = "") -> HTMLResponse:
             title="没有这一条",
             message="方案里找不到这一条。",
         )
-    return render(request, "console/entry.html", item=entry_view(entry))
+    return render(request, "console/entry.html", item=entry_view(kb, entry))
 
 
 @router.get("/departments")
@@ -202,7 +225,7 @@ def departments_page(request: Request, name: str | None = None) -> HTMLResponse:
         if name:
             try:
                 selected = kb.department(name)
-                items = [entry_view(kb.entry(key)) for key in selected.keys]
+                items = [entry_view(kb, kb.entry(key)) for key in selected.keys]
             except LookupError:
                 selected = None
     return render(

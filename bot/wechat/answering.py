@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from pathlib import Path
 
 from bot.wechat.menu import (
     EMPTY_TEXT,
@@ -16,9 +17,9 @@ from bot.wechat.menu import (
     MENU_WORDS,
     MORE_WORDS,
     NOTHING_MORE,
-    WELCOME,
     cannot_read,
     topic_menu,
+    welcome,
 )
 from bot.wechat.phone_text import Outcome, PhoneAnswer, phone_answer
 from bot.wechat.sessions import Sessions
@@ -57,9 +58,14 @@ def choice_number(word: str) -> int | None:
 
 
 async def answer_message(
-    message, *, conversation_id: str, chat_service, sessions: Sessions
+    message,
+    *,
+    conversation_id: str,
+    chat_service,
+    sessions: Sessions,
+    knowledge_db: Path | None = None,
 ) -> Outcome:
-    outcome = await _answer(message, conversation_id, chat_service, sessions)
+    outcome = await _answer(message, conversation_id, chat_service, sessions, knowledge_db)
     if outcome.answer is None:
         return outcome
     # An answer that came too late for its own message rides along with this one.
@@ -71,10 +77,12 @@ async def answer_message(
     return Outcome(PhoneAnswer(text=text, choices=choices))
 
 
-async def _answer(message, conversation_id: str, chat_service, sessions: Sessions) -> Outcome:
+async def _answer(
+    message, conversation_id: str, chat_service, sessions: Sessions, knowledge_db: Path | None
+) -> Outcome:
     kind = message.type
     if kind == "event":
-        return await _event(message, conversation_id, chat_service)
+        return await _event(message, conversation_id, chat_service, knowledge_db)
     if kind == "text":
         text = message.content or ""
     elif kind == "voice":
@@ -96,21 +104,21 @@ async def _answer_text(
         part = sessions.next_part(conversation_id)
         return Outcome(PhoneAnswer(part or NOTHING_MORE), is_page=True)
     if word in MENU_WORDS:
-        return Outcome(topic_menu("请回复数字选择主题："))
+        return Outcome(topic_menu())
     number = choice_number(word)
     choice = sessions.choice(conversation_id, number) if number else None
     return await _ask(choice.payload if choice else text, conversation_id, chat_service)
 
 
-async def _event(message, conversation_id: str, chat_service) -> Outcome:
+async def _event(message, conversation_id: str, chat_service, knowledge_db: Path | None) -> Outcome:
     event = (getattr(message, "event", "") or "").lower()
     if event in WELCOME_EVENTS:
-        return Outcome(topic_menu(WELCOME))
+        return Outcome(topic_menu(welcome(knowledge_db)))
     if event == "click":
         key = getattr(message, "key", "") or ""
         if key.startswith("/"):  # a menu button configured with an intent payload
             return await _ask(key, conversation_id, chat_service)
-        return Outcome(topic_menu("请回复数字选择主题："))
+        return Outcome(topic_menu())
     return Outcome(None)  # unsubscribe, location reports, views, job notices: nothing to say
 
 

@@ -53,6 +53,7 @@ class WeChatBridge:
                 conversation_id=conversation_id,
                 chat_service=chat_service,
                 sessions=self.sessions,
+                knowledge_db=config.knowledge_db,
             ),
             on_unclaimed=lambda outcome: self._deliver_late(
                 outcome, conversation_id, openid, config

@@ -1,22 +1,14 @@
-"""The bridge's view of the gateway settings (read on every request, so tests can swap them)."""
+"""The bridge's view of the gateway settings (built from app.state.settings on every request,
+so tests can swap them)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 from dataclasses import dataclass
+from pathlib import Path
 
-DEFAULT_API_BASE = "https://api.weixin.qq.com"
-
-
-def _read(settings, name: str) -> str:
-    # G's settings object may spell fields upper- or lower-case and may wrap secrets in SecretStr.
-    value = getattr(settings, name, None)
-    if value is None:
-        value = getattr(settings, name.lower(), None)
-    if value is not None and hasattr(value, "get_secret_value"):
-        value = value.get_secret_value()
-    return str(value or "").strip()
+from bot.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -27,21 +19,30 @@ class WeChatConfig:
     app_secret: str
     api_base: str
     secret_key: str
+    knowledge_db: Path | None = None  # for the plan's title in the welcome
 
     @classmethod
-    def from_settings(cls, settings) -> WeChatConfig:
+    def from_settings(cls, settings: Settings) -> WeChatConfig:
+        # Stripped: a value pasted into .env with a trailing space would fail every signature.
         return cls(
-            token=_read(settings, "WECHAT_TOKEN"),
-            app_id=_read(settings, "WECHAT_APP_ID"),
-            encoding_aes_key=_read(settings, "WECHAT_ENCODING_AES_KEY"),
-            app_secret=_read(settings, "WECHAT_APP_SECRET"),
-            api_base=(_read(settings, "WECHAT_API_BASE") or DEFAULT_API_BASE).rstrip("/"),
-            secret_key=_read(settings, "SECRET_KEY"),
+            token=settings.wechat_token.strip(),
+            app_id=settings.wechat_app_id.strip(),
+            encoding_aes_key=settings.wechat_encoding_aes_key.strip(),
+            app_secret=settings.wechat_app_secret.strip(),
+            api_base=settings.wechat_api_base,
+            secret_key=settings.secret_key,
+            knowledge_db=settings.knowledge_db,
         )
 
     @property
     def enabled(self) -> bool:
         return bool(self.token)
+
+    @property
+    def plaintext_allowed(self) -> bool:
+        """明文模式 only while no EncodingAESKey is configured: once it is, every message must be
+        encrypted, so a captured query string cannot carry a forged plaintext body."""
+        return not self.encoding_aes_key
 
     @property
     def safe_mode_ready(self) -> bool:

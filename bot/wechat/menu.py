@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+from functools import lru_cache
+from pathlib import Path
+
 from bot.wechat.phone_text import Choice, PhoneAnswer, numbered
+from knowledge.errors import KnowledgeError
+from knowledge.store import open_kb
 from knowledge.wording import HOTLINE
+
+log = logging.getLogger(__name__)
 
 # Payloads are Rasa intent payloads, like the buttons of ordinary answers (docs/design.md).
 TOPICS = [
@@ -15,21 +24,41 @@ TOPICS = [
     Choice("农村残疾人就业", "/ask_rural"),
     Choice("辅助性就业（阳光家园、残疾人之家）", "/ask_supported_employment"),
     Choice("平台、电商等新就业形态", "/ask_platform_jobs"),
+    Choice("烟草零售（卷烟零售点、烟草证）", "/ask_tobacco_permit"),
     Choice("转人工 / 热线", "/ask_human"),
 ]
 
 MENU_WORDS = {"菜单", "目录", "帮助", "主菜单", "0", "menu", "help"}
 MORE_WORDS = {"更多", "更多内容", "下一页", "继续"}
 
-WELCOME = (
-    "您好，欢迎关注！我是助残就业政策助手，可以解答《黄石市促进残疾人就业三年行动方案"
-    "（2022—2024年）》（黄政办发〔2022〕60号）里的扶持政策。\n"
+# Without a knowledge base the welcome names no title at all: better none than a wrong one.
+NEUTRAL_SUBJECT = "黄石市促进残疾人就业的扶持政策"
+WELCOME_TEMPLATE = (
+    "您好，欢迎关注！我是助残就业政策助手，可以解答{subject}。\n"
     "可以直接打字或发语音提问，例如“盲人按摩考试怎么报名”。\n"
     "也可以回复数字选择主题："
 )
+MENU_INTRO = "请回复数字选择主题："
 
 
-def topic_menu(intro: str = WELCOME) -> PhoneAnswer:
+@lru_cache(maxsize=4)
+def _plan_subject(knowledge_db: Path | None) -> str:
+    """《title》（number）里的扶持政策, from the knowledge base itself. Raises while the knowledge
+    base is missing, so the failure is not cached and a later build is picked up."""
+    document = open_kb(knowledge_db).document()
+    return f"《{document.title}》（{document.number}）里的扶持政策"
+
+
+def welcome(knowledge_db: Path | None = None) -> str:
+    try:
+        subject = _plan_subject(knowledge_db)
+    except (KnowledgeError, sqlite3.Error) as error:
+        log.warning("WeChat welcome without the plan's title: %s", error)
+        subject = NEUTRAL_SUBJECT
+    return WELCOME_TEMPLATE.format(subject=subject)
+
+
+def topic_menu(intro: str = MENU_INTRO) -> PhoneAnswer:
     footer = f"随时回复“菜单”回到这里。需要人工帮助请拨打全国残疾人服务热线 {HOTLINE}。"
     return PhoneAnswer(text=f"{intro}\n{numbered(TOPICS)}\n\n{footer}", choices=list(TOPICS))
 

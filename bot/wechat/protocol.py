@@ -51,7 +51,8 @@ def timestamp_fresh(timestamp: str, now: float | None = None) -> bool:
 class ReplayGuard:
     """Plaintext mode signs only (token, timestamp, nonce), not the body, so a captured query
     could carry any body for five minutes. A (timestamp, nonce, signature) is accepted again only
-    for the same message (WeChat's own retry, which the deduper answers once), never another."""
+    for the same message (WeChat's own retry, which the deduper answers once), never another.
+    Safe mode goes through it too, with msg_signature, which also covers the encrypted body."""
 
     def __init__(self, keep_seconds: float = 2 * MAX_CLOCK_SKEW_SECONDS, max_entries: int = 50_000):
         self._seen: OrderedDict[tuple[str, str, str], tuple[str, float]] = OrderedDict()

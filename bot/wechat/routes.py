@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 OFF = "微信接入未开启：请在环境变量或 .env 中设置 WECHAT_TOKEN。(WeChat bridge is off: set WECHAT_TOKEN.)"
+PLAINTEXT_OFF = (
+    "forbidden: 已配置 WECHAT_ENCODING_AES_KEY，只接受安全模式（加密）消息。"
+    "(Plaintext mode is refused while WECHAT_ENCODING_AES_KEY is set.)"
+)
 NO_AES = (
     "安全模式需要 WECHAT_APP_ID 和 WECHAT_ENCODING_AES_KEY。"
     "(Safe mode needs WECHAT_APP_ID and WECHAT_ENCODING_AES_KEY.)"
@@ -72,6 +76,8 @@ async def receive(request: Request) -> Response:
         config.token, q.get("signature", ""), timestamp, nonce
     ):
         return _plain("forbidden", 403)
+    if not safe_mode and not config.plaintext_allowed:
+        return _plain(PLAINTEXT_OFF, 403)
     if not protocol.timestamp_fresh(timestamp):
         return _plain("forbidden: stale timestamp", 403)
     try:
@@ -97,10 +103,11 @@ async def receive(request: Request) -> Response:
         log.info("WeChat body refused: %s", error)
         return _plain("bad request", 400)
 
+    # Both modes: a (timestamp, nonce, signature) seen before is accepted again only for the
+    # same message (WeChat's retry, answered once by the deduper), never for another one.
+    signed = q.get("msg_signature", "") if safe_mode else q.get("signature", "")
     bridge = _bridge(request)
-    if not safe_mode and not bridge.replay.admit(
-        (timestamp, nonce, q.get("signature", "")), protocol.message_key(message)
-    ):
+    if not bridge.replay.admit((timestamp, nonce, signed), protocol.message_key(message)):
         return _plain("forbidden: replayed signature", 403)
 
     try:

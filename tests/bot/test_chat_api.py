@@ -7,11 +7,17 @@ import time
 
 import pytest
 
+from bot.api_models import EMPTY_MESSAGE, NOT_TEXT, TOO_LONG_MESSAGE
 from bot.chat_service import UNAVAILABLE_TEXT
 from bot.middleware import CONTENT_SECURITY_POLICY
+from bot.settings import Settings
 from tests.fakes import BLIND_MASSAGE_SOURCE
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
+ANSWER_ID = re.compile(r"[0-9a-f]{32}")
+# The issue's shape, exactly: nothing more at the top level or in a source.
+RESPONSE_KEYS = {"sender", "replies", "sources", "intent", "handoff"}
+SOURCE_KEYS = {"document", "item", "ref", "title", "departments"}
 
 
 def test_normal_answer_carries_replies_sources_intent(client):
@@ -27,8 +33,29 @@ def test_normal_answer_carries_replies_sources_intent(client):
     assert body["sources"][0]["departments"] == BLIND_MASSAGE_SOURCE["departments"]
     assert body["intent"] == {"name": "ask_blind_massage", "confidence": 0.97}
     assert body["handoff"] is False
-    assert re.fullmatch(r"[0-9a-f]{32}", body["answer_id"])
+    assert ANSWER_ID.fullmatch(response.headers["x-answer-id"])
     assert "set-cookie" not in response.headers  # a client key needs no cookie
+
+
+@pytest.mark.parametrize("mode", ["normal", "down"])
+def test_response_has_exactly_the_issue_shape(make_client, fake_rasa, mode):
+    client = make_client(fake_rasa(mode))
+    for body in ({"sender": "kiosk-1", "message": "盲人按摩考试"}, {"message": "盲人按摩考试"}):
+        response = client.post("/api/chat", json=body)
+        answer = response.json()
+        assert set(answer) == RESPONSE_KEYS
+        for source in answer["sources"]:
+            assert set(source) == SOURCE_KEYS  # no internal kind/key
+        assert set(answer["intent"] or {}) <= {"name", "confidence"}
+        for reply in answer["replies"]:
+            assert set(reply) == {"text", "buttons"}
+            for button in reply["buttons"]:
+                assert set(button) == {"title", "payload"}
+        assert ANSWER_ID.fullmatch(response.headers["x-answer-id"])
+    if mode == "normal":
+        assert answer["sources"], "the fake cites item 13"
+    history = client.get("/api/history").json()["turns"]
+    assert history and all(set(s) == SOURCE_KEYS for t in history for s in t["sources"])
 
 
 def test_rasa_never_sees_the_raw_conversation_key(make_client, fake_rasa):
@@ -63,8 +90,10 @@ def test_unusable_rasa_gives_hotline_handoff(make_client, fake_rasa, mode):
 
 
 def test_slow_rasa_still_answers_within_three_seconds(make_client, fake_rasa):
-    # The default RASA_TIMEOUT (2.5 s), not the short one of the other tests.
-    client = make_client(fake_rasa("slow", slow_seconds=8), rasa_timeout=2.5)
+    # The default RASA_TIMEOUT, not the short one of the other tests.
+    default = Settings.__fields__["rasa_timeout"].default
+    assert default == 2.0
+    client = make_client(fake_rasa("slow", slow_seconds=8), rasa_timeout=default)
     started = time.monotonic()
     response = client.post("/api/chat", json={"message": "盲人按摩考试"})
     elapsed = time.monotonic() - started
@@ -87,12 +116,20 @@ def test_fallback_turns_are_logged_as_unanswered(make_client, fake_rasa):
 @pytest.mark.parametrize(
     "kwargs, expected",
     [
-        ({"json": {"message": ""}}, "不能为空"),
-        ({"json": {"message": "   \n "}}, "不能为空"),
-        ({"json": {"message": "问" * 501}}, "500"),
+        ({"json": {"message": ""}}, EMPTY_MESSAGE),
+        ({"json": {"message": "   \n "}}, EMPTY_MESSAGE),
+        ({"json": {"message": "\u3000\t"}}, EMPTY_MESSAGE),
+        ({"json": {"message": "问" * 501}}, TOO_LONG_MESSAGE),
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, "格式"),
         ({"json": {"sender": "x"}}, "格式"),
-        ({"json": {"message": ["a"]}}, "格式"),
+        ({"json": {"message": ["a"]}}, NOT_TEXT),
+        ({"json": {"message": 123}}, NOT_TEXT),
+        ({"json": {"message": 1.5}}, NOT_TEXT),
+        ({"json": {"message": True}}, NOT_TEXT),
+        ({"json": {"message": None}}, "格式"),
+        ({"json": {"sender": 42, "message": "你好"}}, NOT_TEXT),
+        ({"json": {"sender": False, "message": "你好"}}, NOT_TEXT),
+        ({"json": {"sender": "k" * 129, "message": "你好"}}, "128"),
         ({"json": ["message"]}, "格式"),
         ({"content": b"", "headers": {"content-type": "application/json"}}, "格式"),
     ],
@@ -102,6 +139,14 @@ def test_bad_requests_get_422_in_chinese(client, kwargs, expected):
     assert response.status_code == 422
     detail = response.json()["detail"]
     assert isinstance(detail, str) and CJK.search(detail) and expected in detail
+    assert client.app.state.conversation_log.turns() == []
+
+
+def test_message_is_trimmed_before_the_length_check(make_client, fake_rasa):
+    rasa = fake_rasa("normal")
+    client = make_client(rasa)
+    assert client.post("/api/chat", json={"message": "  " + "问" * 500 + " "}).status_code == 200
+    assert rasa.received[-1]["message"] == "问" * 500
 
 
 def test_exactly_500_characters_is_accepted(client):
@@ -152,13 +197,13 @@ def test_cookie_conversation_is_created_and_kept(client):
     assert client.cookies.get("conversation") == token
     turns = client.get("/api/history").json()["turns"]
     assert [t["message"] for t in turns] == ["第一问", "第二问"]
-    assert turns[0]["answer_id"] == first.json()["answer_id"]
+    assert turns[0]["answer_id"] == first.headers["x-answer-id"]
 
 
 def test_client_key_cannot_read_or_write_a_cookie_conversation(make_client, fake_rasa):
     rasa = fake_rasa("normal")
     alice = make_client(rasa)
-    answer_id = alice.post("/api/chat", json={"message": "我的私事"}).json()["answer_id"]
+    answer_id = alice.post("/api/chat", json={"message": "我的私事"}).headers["x-answer-id"]
     token = alice.cookies.get("conversation")
 
     mallory = make_client(rasa)
@@ -187,10 +232,11 @@ def test_forged_cookie_is_replaced(client):
 
 
 def test_feedback_on_own_answer(client):
-    answer_id = client.post("/api/chat", json={"message": "盲人按摩"}).json()["answer_id"]
+    answer_id = client.post("/api/chat", json={"message": "盲人按摩"}).headers["x-answer-id"]
     assert client.post("/api/feedback", json={"answer_id": answer_id, "value": "down"}).json() == {
         "ok": True
     }
+    assert client.post("/api/feedback", json={"answer_id": 7, "value": "up"}).status_code == 422
     assert client.get("/api/history").json()["turns"][0]["feedback"] == "down"
     assert (
         client.post("/api/feedback", json={"answer_id": answer_id, "value": "meh"}).status_code
@@ -249,15 +295,31 @@ def test_healthz_reports_each_part(make_client, fake_rasa):
     assert down["rasa"]["ok"] is False and down["action_server"]["ok"] is False
 
 
+def test_healthz_is_200_when_every_part_is_up(make_client, fake_rasa, monkeypatch):
+    from bot import health
+
+    monkeypatch.setattr(health, "knowledge_base_health", lambda path: {"ok": True})
+    response = make_client(fake_rasa("normal")).get("/healthz")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
 def test_openapi_describes_the_chat_api(client):
     spec = client.get("/openapi.json").json()
     chat = spec["paths"]["/api/chat"]["post"]
     assert {"200", "413", "422"} <= set(chat["responses"])
+    header = chat["responses"]["200"]["headers"]["X-Answer-Id"]
+    assert header["schema"]["type"] == "string" and "/api/feedback" in header["description"]
+    assert "X-Answer-Id" in chat["description"]
     schemas = spec["components"]["schemas"]
     assert schemas["ChatRequest"]["example"]["message"]
-    assert {"sender", "replies", "sources", "intent", "handoff", "answer_id"} <= set(
-        schemas["ChatResponse"]["properties"]
-    )
+    message = schemas["ChatRequest"]["properties"]["message"]
+    assert (message["type"], message["minLength"], message["maxLength"]) == ("string", 1, 500)
+    assert schemas["ChatRequest"]["properties"]["sender"]["maxLength"] == 128
+    assert set(schemas["ChatResponse"]["properties"]) == RESPONSE_KEYS
+    assert set(schemas["ChatResponse"]["example"]) == RESPONSE_KEYS
+    assert set(schemas["Source"]["properties"]) == SOURCE_KEYS
+    health = spec["paths"]["/healthz"]["get"]["responses"]
+    assert {"200", "503"} <= set(health) and "不可用" in health["503"]["description"]
     assert "/api/history" in spec["paths"] and "/api/feedback" in spec["paths"]
     assert not any(p.startswith("/console") for p in spec["paths"])
     docs = client.get("/docs")

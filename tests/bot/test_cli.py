@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import subprocess
 import sys
 
@@ -12,7 +14,7 @@ import yaml
 from bot import cli, launcher
 from bot.console.passwords import verify_password
 from bot.conversation_log import ConversationLog
-from bot.settings import REPO_ROOT
+from bot.settings import REPO_ROOT, Settings
 
 
 def subcommands() -> list[str]:
@@ -132,3 +134,50 @@ def test_action_server_binds_to_loopback(make_settings, monkeypatch):
     assert started["env"]["SANIC_HOST"] == "127.0.0.1"
     assert started["args"][-2:] == ["-p", "15055"]
     run.stop_all()
+
+
+def test_children_get_the_resolved_settings_from_dotenv(tmp_path, monkeypatch):
+    """KNOWLEDGE_DB set only in .env reaches a child (the action server reads it), absolute."""
+    for name in ("KNOWLEDGE_DB", "CONVERSATION_DB", "LOG_DIR", "RASA_URL", "ACTION_SERVER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "KNOWLEDGE_DB=build/elsewhere.db\n"
+        f"CONVERSATION_DB={tmp_path / 'c.db'}\n"
+        f"LOG_DIR={tmp_path / 'logs'}\n"
+        "ACTION_SERVER_URL=http://127.0.0.1:15066\n",
+        encoding="utf-8",
+    )
+    settings = Settings(_env_file=dotenv)
+    names = ["KNOWLEDGE_DB", "CONVERSATION_DB", "LOG_DIR", "ACTION_SERVER_URL", "SECRET_KEY"]
+    run = launcher.Launcher(settings)
+    try:
+        child = run.start(
+            "probe",
+            [
+                sys.executable,
+                "-c",
+                f"import json, os; print(json.dumps({{k: os.environ.get(k) for k in {names!r}}}))",
+            ],
+        )
+        child.process.wait(timeout=60)
+    finally:
+        run.stop_all()
+    seen = json.loads((tmp_path / "logs" / "probe.log").read_text().strip().splitlines()[-1])
+    assert seen["KNOWLEDGE_DB"] == str(REPO_ROOT / "build" / "elsewhere.db")
+    assert seen["CONVERSATION_DB"] == str(tmp_path / "c.db")
+    assert seen["LOG_DIR"] == str(tmp_path / "logs")
+    assert seen["ACTION_SERVER_URL"] == "http://127.0.0.1:15066"
+    assert seen["SECRET_KEY"] is None or "SECRET_KEY" in os.environ  # not handed on by us
+
+
+def test_rasa_is_warmed_up_before_users_come(make_settings, fake_rasa, capsys):
+    """The first message after a start is slow; the launcher sends one itself."""
+    rasa = fake_rasa("normal")
+    run = launcher.Launcher(make_settings(rasa))
+    try:
+        run.warm_up(launcher.port_of(rasa.url, 5005))
+    finally:
+        run.stop_all()
+    assert rasa.received[-1]["sender"] == launcher.WARM_UP_SENDER
+    assert "已预热" in capsys.readouterr().out

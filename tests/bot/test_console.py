@@ -13,6 +13,7 @@ from itsdangerous import URLSafeTimedSerializer
 from bot.console.passwords import WeakPassword, set_password, verify_password
 from bot.console.session import SESSION_COOKIE
 from tests.bot.conftest import CONSOLE_PASSWORD, sign_in
+from tests.fakes import DOC, FakeDocument, FakeKnowledgeBase
 
 PUBLIC = {"/console/login"}
 
@@ -28,18 +29,21 @@ def console_routes(app) -> list[tuple[str, str]]:
     return found
 
 
+EXPECTED_ROUTES = {
+    ("GET", "/console"),
+    ("GET", "/console/browse"),
+    ("GET", "/console/departments"),
+    ("GET", "/console/entry"),
+    ("GET", "/console/log"),
+    ("GET", "/console/unanswered"),
+    ("GET", "/console/log.csv"),
+    ("POST", "/console/logout"),
+}
+
+
 def test_console_has_the_expected_routes(console_client):
-    paths = {p for _, p in console_routes(console_client.app)}
-    assert {
-        "/console",
-        "/console/browse",
-        "/console/departments",
-        "/console/entry",
-        "/console/log",
-        "/console/unanswered",
-        "/console/log.csv",
-        "/console/logout",
-    } <= paths
+    # Exactly these: a new route must be added here, so the refusal test below covers it.
+    assert set(console_routes(console_client.app)) == EXPECTED_ROUTES
 
 
 @pytest.mark.parametrize("forged", [None, "garbage", "other-key"])
@@ -51,15 +55,44 @@ def test_every_console_route_refuses_an_unsigned_request(console_client, forged)
     else:
         value = forged
     headers = {"cookie": f"{SESSION_COOKIE}={value}"} if value else {}
+    _chat(console_client, "a", "盲人按摩考试")  # something in the log that must not leak
     routes = console_routes(console_client.app)
-    assert routes
+    assert set(routes) == EXPECTED_ROUTES
     for method, path in routes:
-        response = console_client.request(
-            method, path, headers=headers, params={"key": "x"}, follow_redirects=False
-        )
-        assert response.status_code == 303, (method, path)
-        assert response.headers["location"].startswith("/console/login")
-        assert "盲人" not in response.text
+        for follow in (False, True):  # a client following redirects must not get in either
+            response = console_client.request(
+                method,
+                path,
+                headers={**headers, "accept": "text/html,*/*"},
+                params={"key": f"{DOC}#13", "q": "盲人"},
+                data={"csrf": "x"} if method == "POST" else None,
+                follow_redirects=follow,
+            )
+            assert response.status_code == 401, (method, path, follow)
+            assert "location" not in response.headers
+            assert "盲人" not in response.text and "市卫健委" not in response.text
+            assert not response.headers["content-type"].startswith("text/csv")
+            if method == "GET" and path != "/console/log.csv":
+                # A browser user sees the sign-in form in place, set up to come back here.
+                assert 'action="/console/login"' in response.text
+                assert f'name="next" value="{path}"' in response.text
+                assert "工作台导航" not in response.text
+            else:
+                assert response.json() == {"detail": "请先登录热线工作台。"}
+    assert console_client.get("/console/login").status_code == 200  # the one public page
+
+
+def test_sign_in_from_the_401_page_returns_to_the_page(console_client):
+    page = console_client.get("/console/log")
+    assert page.status_code == 401
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    response = console_client.post(
+        "/console/login",
+        data={"password": CONSOLE_PASSWORD, "csrf": csrf, "next": "/console/log"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/console/log"
+    assert console_client.get("/console/log").status_code == 200
 
 
 def test_signed_in_operator_reaches_every_get_route(signed_in):
@@ -80,7 +113,7 @@ def test_sign_in_flow(console_client):
 def test_wrong_password_is_refused(console_client):
     response = sign_in(console_client, "not-the-password")
     assert response.status_code == 401 and "密码不对" in response.text
-    assert console_client.get("/console", follow_redirects=False).status_code == 303
+    assert console_client.get("/console", follow_redirects=False).status_code == 401
 
 
 def test_sign_in_without_csrf_token_is_refused(console_client):
@@ -88,7 +121,7 @@ def test_sign_in_without_csrf_token_is_refused(console_client):
         "/console/login", data={"password": CONSOLE_PASSWORD}, follow_redirects=False
     )
     assert response.status_code == 400
-    assert console_client.get("/console", follow_redirects=False).status_code == 303
+    assert console_client.get("/console", follow_redirects=False).status_code == 401
 
 
 def test_repeated_failures_are_throttled(console_client):
@@ -118,7 +151,7 @@ def test_password_rules_and_hashing(tmp_path, console_client):
 
 def test_new_password_ends_old_sessions(signed_in):
     set_password(signed_in.app.state.conversation_log, "a-brand-new-password")
-    assert signed_in.get("/console", follow_redirects=False).status_code == 303
+    assert signed_in.get("/console", follow_redirects=False).status_code == 401
 
 
 def test_logout_needs_csrf_and_ends_session(signed_in):
@@ -127,7 +160,7 @@ def test_logout_needs_csrf_and_ends_session(signed_in):
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
     response = signed_in.post("/console/logout", data={"csrf": csrf}, follow_redirects=False)
     assert response.status_code == 303
-    assert signed_in.get("/console", follow_redirects=False).status_code == 303
+    assert signed_in.get("/console", follow_redirects=False).status_code == 401
 
 
 def test_next_is_only_followed_inside_the_console(console_client):
@@ -151,6 +184,17 @@ def test_search_shows_verbatim_text_reference_departments_and_copy_text(signed_i
 def test_search_masks_numbers_typed_by_staff(signed_in):
     page = signed_in.get("/console", params={"q": "来电 13912345678 盲人"}).text
     assert "13912345678" not in page and "[手机号]" in page
+
+
+def test_copy_text_takes_the_plan_title_from_the_knowledge_base(signed_in):
+    class Renamed(FakeKnowledgeBase):
+        def document(self, number=None):
+            return FakeDocument(DOC, "另一个标题的方案")
+
+    signed_in.app.state.open_knowledge = Renamed
+    page = signed_in.get("/console", params={"q": "盲人按摩考试"}).text
+    assert f"根据《另一个标题的方案》（{DOC}）第二（八）13条" in page
+    assert "根据《黄石市促进残疾人就业三年行动实施方案" not in page
 
 
 def test_browse_by_part_and_action(signed_in):
@@ -191,8 +235,9 @@ def _chat(client, sender, message, fake_meta=None):
 
 def test_log_shows_answers_and_filters(signed_in):
     _chat(signed_in, "a", "盲人按摩考试")
-    web = signed_in.post("/api/chat", json={"message": "网页上问的"}).json()
-    signed_in.post("/api/feedback", json={"answer_id": web["answer_id"], "value": "down"})
+    web = signed_in.post("/api/chat", json={"message": "网页上问的"})
+    answer_id = web.headers["x-answer-id"]
+    signed_in.post("/api/feedback", json={"answer_id": answer_id, "value": "down"})
     page = signed_in.get("/console/log").text
     assert "盲人按摩考试" in page and "ask_blind_massage" in page and "0.97" in page
     assert "二（八）13" in page and "👎 没用" in page

@@ -1,13 +1,37 @@
-"""One real question through the whole stack: gateway -> Rasa -> action server -> knowledge base."""
+"""One real question through the whole stack: gateway -> Rasa -> action server -> knowledge base.
+
+The question carries an identity and a mobile number: neither may reach the log files of the
+gateway, Rasa or the action server (LOG_DIR), nor the conversation log.
+"""
 
 from __future__ import annotations
+
+import time
 
 import httpx
 import pytest
 
+from tests.bot.sample_numbers import MOBILE, identity_number
+
+ID = identity_number()
+CHILD_LOGS = ("gateway.log", "rasa.log", "action_server.log")
+
+
+def _stored(live_stack) -> str:
+    text = ""
+    for name in CHILD_LOGS:
+        text += (live_stack.log_dir / name).read_text(encoding="utf-8", errors="replace")
+    db = live_stack.conversation_db
+    for path in (db, db.with_name(db.name + "-wal")):
+        if path.exists():
+            text += path.read_bytes().decode("utf-8", "replace")
+    return text
+
 
 @pytest.mark.e2e
-def test_blind_massage_exam_cites_item_13(live_stack):
+def test_blind_massage_exam_cites_item_13_and_numbers_stay_masked(live_stack):
+    assert all((live_stack.log_dir / name).is_file() for name in CHILD_LOGS)
+    started = time.monotonic()
     response = httpx.post(
         live_stack + "/api/chat",
         json={"sender": "e2e-1", "message": "盲人按摩考试在哪报名？"},
@@ -20,8 +44,30 @@ def test_blind_massage_exam_cites_item_13(live_stack):
     assert body["replies"] and body["replies"][0]["text"].strip()
     assert body["sources"][0]["item"] == 13
     assert body["sources"][0]["ref"] == "二（八）13"
+    assert set(body["sources"][0]) == {"document", "item", "ref", "title", "departments"}
     assert body["intent"]["name"] == "ask_blind_massage"
+    assert response.headers["x-answer-id"]
+    assert time.monotonic() - started < 10
     health = httpx.get(live_stack + "/healthz", timeout=10, trust_env=False).json()
     assert all(
         health[part]["ok"] for part in ("gateway", "rasa", "action_server", "knowledge_base")
     )
+
+    spaced_id = f"{ID[:6]}  {ID[6:14]}  {ID[14:]}"
+    numbers = httpx.post(
+        live_stack + "/api/chat",
+        json={
+            "sender": "e2e-1",
+            "message": f"我的身份证ID{ID}，也写作{spaced_id}，电话tel{MOBILE}",
+        },
+        timeout=10,
+        trust_env=False,
+    )
+    assert numbers.status_code == 200 and numbers.json()["replies"]
+    assert ID not in numbers.text and MOBILE not in numbers.text
+    # The children write their logs asynchronously; give them a moment, then look.
+    time.sleep(1)
+    stored = _stored(live_stack)
+    assert "[身份证号]" in stored, "the masked turn was logged"
+    for secret in (ID, spaced_id, ID[6:14] + ID[14:], MOBILE, MOBILE[3:]):
+        assert secret not in stored, secret

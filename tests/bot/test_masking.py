@@ -42,6 +42,19 @@ def test_test_numbers_are_valid():
         (f"卡号{CARD}", BANK_CARD_MASK, CARD),
         (f"卡号 {spaced(CARD, [4, 4, 4, 4, 3])} 对吗", BANK_CARD_MASK, CARD[4:8]),
         ("全角１３９１２３４５６７８也要遮", MOBILE_MASK, "12345678"),
+        # Next to Latin letters, and with any whitespace runs or dashes between the groups.
+        ("ID420202199001011231", ID_CARD_MASK, "199001011231"),
+        (f"id:{ID}号", ID_CARD_MASK, ID),
+        (f"{ID}abc", ID_CARD_MASK, ID),
+        ("tel13812345678", MOBILE_MASK, "12345678"),
+        ("TEL:13812345678ok", MOBILE_MASK, "12345678"),
+        ("420202  19900101  1231", ID_CARD_MASK, "19900101"),
+        ("身份证420202\t19900101\n1231", ID_CARD_MASK, "19900101"),
+        ("420202 - 19900101 - 1231", ID_CARD_MASK, "19900101"),
+        ("手机 138  1234  5678", MOBILE_MASK, "1234  5678"),
+        ("手机 138--1234--5678", MOBILE_MASK, "1234--5678"),
+        ("电话 13812345678 2500人", MOBILE_MASK, "13812345678"),
+        (f"card{CARD}", BANK_CARD_MASK, CARD),
     ],
 )
 def test_numbers_are_masked(text, placeholder, secret):
@@ -56,6 +69,12 @@ def test_numbers_are_masked(text, placeholder, secret):
         "2022-2024年共实现新增残疾人就业2500人",
         "第13条说什么",
         "区域间距标准的60%执行",
+        "新增残疾人就业2500人，培训1500人次，农村1500人",
+        "2022-2024年",
+        "第2 条和第13条，二（八）13",
+        "2022年 2024年 2500 1500",
+        "拨打12385",
+        "0714-1234567",
         "编号 12345678901234567",  # 17 digits: no kind of number we mask
         f"{ID[:17]}{'0' if ID[17] != '0' else '1'}",  # wrong check digit: not an identity number
         f"{CARD[:-1]}{(int(CARD[-1]) + 1) % 10}",  # fails Luhn

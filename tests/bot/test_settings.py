@@ -21,7 +21,7 @@ def test_weak_or_default_secret_is_refused_outside_development(secret):
 
 def test_strong_secret_is_accepted_in_production():
     settings = Settings(_env_file=None, app_env="production", secret_key=STRONG)
-    assert settings.secret_key == STRONG and not settings.is_development
+    assert settings.secret_key == STRONG and settings.app_env == "production"
 
 
 def test_development_runs_without_a_secret():
@@ -41,7 +41,8 @@ def test_environment_variables_are_read(monkeypatch):
 def test_rasa_timeout_keeps_the_three_second_promise():
     with pytest.raises(ValidationError):
         Settings(_env_file=None, rasa_timeout=5)
-    assert Settings(_env_file=None).rasa_timeout == 2.5
+    # 2.5 s let the slow-Rasa fallback arrive after 2.7 s on a busy two-core machine.
+    assert Settings(_env_file=None).rasa_timeout == 2.0
 
 
 def test_env_example_documents_every_setting():
@@ -53,3 +54,20 @@ def test_env_example_documents_every_setting():
         # each variable has a comment above it (its own or its group's)
         before = text.split(f"\n{name}=", 1)[0]
         assert before.rstrip().splitlines()[-1].startswith(("#", "WECHAT_", "GATEWAY_")), name
+
+
+def test_dotenv_file_is_read_below_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("KNOWLEDGE_DB", raising=False)
+    monkeypatch.setenv("GATEWAY_PORT", "18077")
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# comment\n\nexport KNOWLEDGE_DB=build/other.db  # where the KB is\n"
+        "GATEWAY_PORT=9999\nRASA_URL='http://127.0.0.1:15099/'\nSECRET_KEY=\n",
+        encoding="utf-8",
+    )
+    settings = Settings(_env_file=dotenv)
+    assert settings.knowledge_db == REPO_ROOT / "build" / "other.db"
+    assert settings.gateway_port == 18077  # the environment wins over .env
+    assert settings.rasa_url == "http://127.0.0.1:15099"
+    assert settings.secret_key == DEFAULT_SECRET_KEY
+    assert Settings(_env_file=tmp_path / "missing.env").gateway_port == 18077

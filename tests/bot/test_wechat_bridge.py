@@ -6,15 +6,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import shutil
 import time
 
 import pytest
+import yaml
 
-from bot.wechat.menu import HOTLINE, TOPICS
+from bot.settings import REPO_ROOT
+from bot.wechat.config import WeChatConfig
+from bot.wechat.menu import HOTLINE, NEUTRAL_SUBJECT, TOPICS, welcome
 from bot.wechat.phone_text import MORE_HINT
 from bot.wechat_sim import message_xml, read_reply
+from knowledge.store import open_kb
 from tests.bot.wechat_fixtures.fake_wechat_api import FakeWeChatAPI
 from tests.bot.wechat_fixtures.support import (
+    AES_KEY,
     APP_ID,
     APP_SECRET,
     OPENID,
@@ -24,6 +30,7 @@ from tests.bot.wechat_fixtures.support import (
     client,
     fixture_xml,
     make_app,
+    make_settings,
     post_plain,
     text_xml,
 )
@@ -99,6 +106,85 @@ async def test_subscribe_gets_the_welcome_menu_and_a_number_works():
         assert HOTLINE in welcome
         await say(http, "2")
     assert chat.calls[-1]["text"] == TOPICS[1].payload == "/ask_blind_massage"
+
+
+@pytest.fixture(scope="module")
+def plan_kb(tmp_path_factory):
+    """A knowledge base built from the real plan, into tmp (never the working tree's)."""
+    from knowledge.build import build, source_files
+
+    [plan] = [p for p in source_files() if p.name == "hs-2022-60.md"]
+    return build(sources=[plan], db_path=tmp_path_factory.mktemp("kb") / "knowledge.db")
+
+
+async def welcome_of(app) -> str:
+    async with client(app) as http:
+        return read_reply((await post_plain(http, fixture_xml("subscribe.xml"))).text)
+
+
+async def test_welcome_quotes_the_plans_title_from_the_knowledge_base(plan_kb):
+    welcome = await welcome_of(make_app(FakeChatService(), knowledge_db=plan_kb))
+    document = open_kb(plan_kb).document()
+    assert f"《{document.title}》（{document.number}）" in welcome
+    assert (
+        "《黄石市促进残疾人就业三年行动实施方案（2022-2024年）》（黄政办发〔2022〕60号）" in welcome
+    )
+    assert "三年行动方案（2022—2024年）" not in welcome  # the old misquotation
+
+
+async def test_without_a_knowledge_base_the_welcome_names_no_title(tmp_path):
+    welcome = await welcome_of(make_app(FakeChatService(), knowledge_db=tmp_path / "none.db"))
+    assert "欢迎" in welcome and NEUTRAL_SUBJECT in welcome
+    assert "《" not in welcome and "》" not in welcome
+    assert f"回复 1：{TOPICS[0].title}" in welcome and HOTLINE in welcome
+
+
+def test_the_welcome_picks_up_a_knowledge_base_built_after_a_miss(tmp_path, plan_kb):
+    later = tmp_path / "knowledge.db"
+    assert NEUTRAL_SUBJECT in welcome(later)  # a miss is not cached
+    shutil.copy(plan_kb, later)
+    assert "《黄石市促进残疾人就业三年行动实施方案（2022-2024年）》" in welcome(later)
+
+
+async def test_tobacco_retail_is_on_the_topic_menu():
+    payloads = [topic.payload for topic in TOPICS]
+    assert "/ask_tobacco_permit" in payloads
+    number = payloads.index("/ask_tobacco_permit") + 1
+    chat = FakeChatService()
+    async with client(make_app(chat)) as http:
+        menu = await say(http, "菜单")
+        assert f"回复 {number}：烟草零售（卷烟零售点、烟草证）" in menu
+        await say(http, str(number))
+    assert chat.calls[-1]["text"] == "/ask_tobacco_permit"
+
+
+def test_every_topic_payload_is_an_intent_of_the_domain():
+    domain = yaml.safe_load((REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    intents = {i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]}
+    assert {topic.payload.lstrip("/") for topic in TOPICS} <= intents
+
+
+def test_config_reads_the_settings_object_directly():
+    settings = make_settings(
+        wechat_token=" tok ",
+        wechat_app_id="wx1",
+        wechat_encoding_aes_key=AES_KEY,
+        wechat_app_secret="s3",
+        wechat_api_base="http://127.0.0.1:18555/",
+        knowledge_db="elsewhere/knowledge.db",
+    )
+    config = WeChatConfig.from_settings(settings)
+    assert (config.token, config.app_id, config.encoding_aes_key, config.app_secret) == (
+        "tok",
+        "wx1",
+        AES_KEY,
+        "s3",
+    )
+    assert config.api_base == "http://127.0.0.1:18555"
+    assert config.secret_key == SECRET_KEY
+    assert config.knowledge_db == REPO_ROOT / "elsewhere" / "knowledge.db"
+    assert not config.plaintext_allowed and config.safe_mode_ready
+    assert WeChatConfig.from_settings(make_settings()).plaintext_allowed
 
 
 async def test_unsubscribe_gets_success_and_nothing_else():
@@ -352,3 +438,15 @@ async def test_chat_service_failure_still_answers_with_the_hotline():
     async with client(make_app(Broken())) as http:
         reply = await say(http, "盲人按摩")
     assert "12385" in reply
+
+
+WECHAT_SOURCES = sorted((REPO_ROOT / "bot" / "wechat").glob("*.py")) + [
+    REPO_ROOT / "bot" / "wechat_sim.py"
+]
+
+
+@pytest.mark.parametrize("path", WECHAT_SOURCES, ids=lambda p: p.name)
+def test_wechat_sources_hold_no_copy_of_the_hotline_or_the_plan_title(path):
+    text = path.read_text(encoding="utf-8")
+    assert HOTLINE not in text, "import it from knowledge.wording"
+    assert "三年行动" not in text, "the plan's title comes from the knowledge base"

@@ -8,7 +8,7 @@ import defusedxml.ElementTree as SafeET
 import pytest
 from wechatpy.crypto import WeChatCrypto
 
-from bot.wechat_sim import plaintext_request, read_reply, sign
+from bot.wechat_sim import plaintext_request, read_reply, safe_mode_request, sign
 from tests.bot.wechat_fixtures.support import (
     AES_KEY,
     APP_ID,
@@ -157,8 +157,6 @@ async def test_safe_mode_round_trip_with_chinese_and_emoji():
 
 
 async def test_safe_mode_with_a_wrong_msg_signature_is_403():
-    from bot.wechat_sim import safe_mode_request
-
     chat = FakeChatService()
     async with client(
         make_app(chat, wechat_app_id=APP_ID, wechat_encoding_aes_key=AES_KEY)
@@ -172,6 +170,72 @@ async def test_safe_mode_with_a_wrong_msg_signature_is_403():
     assert r.status_code == 403
     assert r2.status_code == 400
     assert chat.calls == []
+
+
+def safe_app(chat):
+    return make_app(chat, wechat_app_id=APP_ID, wechat_encoding_aes_key=AES_KEY)
+
+
+async def test_plaintext_post_is_refused_once_an_aes_key_is_configured():
+    chat = FakeChatService()
+    async with client(safe_app(chat)) as http:
+        r = await post_plain(http, text_xml("盲人按摩"))
+    assert r.status_code == 403
+    assert "WECHAT_ENCODING_AES_KEY" in r.text
+    assert chat.calls == []
+
+
+async def test_query_captured_from_safe_mode_cannot_carry_a_forged_plaintext_body():
+    chat = FakeChatService()
+    async with client(safe_app(chat)) as http:
+        captured = safe_mode_request(text_xml("真实的问题", msg_id=444), TOKEN, AES_KEY, APP_ID)
+        r1 = await http.post("/wechat", params=captured.params, content=captured.body)
+        # The captured `signature` is valid over (token, timestamp, nonce) alone: drop the
+        # safe-mode parameters and send a plaintext body of one's own.
+        query = {
+            k: v for k, v in captured.params.items() if k in ("signature", "timestamp", "nonce")
+        }
+        forged = text_xml("伪造的消息", msg_id=555, openid="o_someone_else")
+        r2 = await http.post("/wechat", params=query, content=forged.encode())
+    assert r1.status_code == 200
+    assert r2.status_code == 403
+    assert [c["text"] for c in chat.calls] == ["真实的问题"]
+
+
+async def test_safe_mode_stale_timestamp_is_403():
+    chat = FakeChatService()
+    async with client(safe_app(chat)) as http:
+        old = str(int(time.time()) - 301)
+        r = await post_safe(http, text_xml("盲人按摩"), timestamp=old)
+    assert r.status_code == 403
+    assert chat.calls == []
+
+
+async def test_safe_mode_goes_through_the_replay_guard():
+    chat = FakeChatService()
+    app = safe_app(chat)
+    async with client(app) as http:
+        signed = safe_mode_request(text_xml("第一条", msg_id=666), TOKEN, AES_KEY, APP_ID)
+        r1 = await http.post("/wechat", params=signed.params, content=signed.body)
+        # The very same request again (WeChat's retry, or a replay): the same message, answered
+        # once by MsgId, not refused.
+        r2 = await http.post("/wechat", params=signed.params, content=signed.body)
+    assert read_reply(r1.text, TOKEN, AES_KEY, APP_ID) is not None
+    assert (r2.status_code, r2.text) == (200, "success")
+    assert len(chat.calls) == 1
+    # The guard saw (timestamp, nonce, msg_signature): it now belongs to that message only.
+    query = tuple(signed.params[k] for k in ("timestamp", "nonce", "msg_signature"))
+    replay = app.state.wechat_bridge.replay
+    assert replay.admit(query, f"msg:{OPENID}:667") is False
+    assert replay.admit(query, f"msg:{OPENID}:666") is True
+
+
+async def test_plaintext_mode_still_works_without_an_aes_key():
+    chat = FakeChatService()
+    async with client(make_app(chat)) as http:
+        r = await post_plain(http, text_xml("盲人按摩"))
+    assert read_reply(r.text) is not None
+    assert len(chat.calls) == 1
 
 
 async def test_safe_mode_request_without_a_configured_key_is_503():

@@ -13,7 +13,7 @@ from bot.chat_service import ChatReply
 from bot.settings import Settings
 from bot.wechat.bridge import WeChatBridge
 from bot.wechat.routes import router
-from bot.wechat_sim import message_xml, plaintext_request, safe_mode_request
+from bot.wechat_sim import message_xml, plaintext_request, read_reply, safe_mode_request
 
 FIXTURES = Path(__file__).parent
 TOKEN = "test-wechat-token"
@@ -23,6 +23,8 @@ AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeC
 SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 ACCOUNT = "gh_2f1d3c8b9a01"
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+# No test reads the knowledge base of the working tree: by default there is none.
+NO_KNOWLEDGE_DB = FIXTURES / "no-knowledge-base-here.db"
 
 
 def fixture_xml(name: str) -> str:
@@ -56,7 +58,12 @@ class FakeChatService:
 
 
 def make_settings(**overrides) -> Settings:
-    values = {"wechat_token": TOKEN, "secret_key": SECRET_KEY, **overrides}
+    values = {
+        "wechat_token": TOKEN,
+        "secret_key": SECRET_KEY,
+        "knowledge_db": NO_KNOWLEDGE_DB,
+        **overrides,
+    }
     return Settings(_env_file=None, **values)
 
 
@@ -80,9 +87,13 @@ async def post_plain(http: httpx.AsyncClient, xml: str, token: str = TOKEN, **kw
     return await http.post("/wechat", params=signed.params, content=signed.body)
 
 
-async def post_safe(http: httpx.AsyncClient, xml: str, token: str = TOKEN) -> httpx.Response:
-    signed = safe_mode_request(xml, token, AES_KEY, APP_ID)
+async def post_safe(http: httpx.AsyncClient, xml: str, token: str = TOKEN, **kw) -> httpx.Response:
+    signed = safe_mode_request(xml, token, AES_KEY, APP_ID, **kw)
     return await http.post("/wechat", params=signed.params, content=signed.body)
+
+
+def read_safe_reply(body: str) -> str | None:
+    return read_reply(body, TOKEN, AES_KEY, APP_ID)
 
 
 def text_xml(text: str, msg_id: int | None = None, openid: str = OPENID) -> str:
