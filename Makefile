@@ -35,7 +35,7 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
 	touch $@
 
-$(NLP_STAMP): $(VENV)/.installed $(LEXICON) knowledge/nlp.py knowledge/lexicon.py
+$(NLP_STAMP): $(VENV)/.installed $(LEXICON) knowledge/nlp.py knowledge/lexicon.py knowledge/segment.py
 	$(PY) -m knowledge nlp
 	touch $@
 
@@ -46,13 +46,14 @@ $(KB): $(VENV)/.installed $(NLP_STAMP) $(SOURCES) $(LEXICON) $(KNOWLEDGE_CODE)
 # earlier clone on this machine) is reused from the cache.
 $(MODEL): $(VENV)/.installed $(NLP_STAMP) $(MODEL_INPUTS)
 	@mkdir -p models $(MODEL_CACHE)
-	@hash=$$(cat $(MODEL_INPUTS) requirements.lock | sha256sum | cut -c1-16); \
+	@set -e; hash=$$(cat $(MODEL_INPUTS) requirements.lock | sha256sum | cut -c1-16); \
 	if [ -f $(MODEL_CACHE)/$$hash.tar.gz ]; then \
 		echo "reusing the model trained on these inputs ($$hash)"; cp $(MODEL_CACHE)/$$hash.tar.gz $@; \
 	else \
 		echo "training the model ($$hash)"; \
-		$(RASA) train --fixed-model-name assistant --out models --num-threads 2 && \
+		$(RASA) train --fixed-model-name assistant --out models --num-threads 2; \
 		cp $@ $(MODEL_CACHE)/$$hash.tar.gz; \
+		ls -1t $(MODEL_CACHE)/*.tar.gz | tail -n +6 | xargs -r rm -f; \
 	fi
 	@touch $@
 

@@ -46,7 +46,7 @@ def answer_turn(tracker: Tracker) -> tuple[Answer, dict[str, Any]]:
 def utter(dispatcher: CollectingDispatcher, answer: Answer, intent: dict[str, Any]) -> None:
     """The reply (a domain response for fixed replies), then the one meta payload."""
     if answer.response and not answer.buttons:
-        dispatcher.utter_message(response=answer.response)
+        dispatcher.utter_message(response=answer.response, **answer.response_vars)
     else:
         dispatcher.utter_message(text=answer.text, buttons=answer.buttons)
     dispatcher.utter_message(

@@ -25,6 +25,16 @@ TOPICS_PATH = Path(__file__).with_name("topics.yml")
 
 # Below this an intent is a guess: offer candidates instead of answering.
 WEAK_CONFIDENCE = 0.4
+# Small talk (greet, thanks, goodbye) is only taken at its word above this; a real question
+# mistaken for 再见 at 0.5 is searched instead.
+SMALL_TALK_CONFIDENCE = 0.8
+# Below this a policy intent needs the words of the question to point at its answer too.
+RELEVANCE_NEEDED_BELOW = 0.6
+# A guess (weak intent) is answered outright only when one entry clearly stands out:
+# strong relevance and this many times the relevance of the runner-up.
+CLEAR_MARGIN = 1.5
+# "还有别的吗" offers only entries about as relevant as this share of the best match.
+MORE_SHARE = 0.4
 # Relevance (idf-weighted overlap) of about one distinctive word of the plan.
 MIN_RELEVANCE = 2.0
 # Relevance of a clear match (several distinctive words).
@@ -57,8 +67,23 @@ _CN_DIGITS = {
     "八": 8,
     "九": 9,
 }
-_ITEM_REF = re.compile(r"第\s*([0-9]{1,2}|[一二三四五六七八九十两廿]{1,3})\s*[条项点]")
-_SAFEGUARD_REF = re.compile(r"三\s*[（(]\s*([一二三四])\s*[）)]")
+_NUM = r"([0-9]{1,2}|[一二三四五六七八九十两廿]{1,3})"
+# 二（八）13, 二(八)第13条
+_FULL_REF = re.compile(
+    r"([一二三])\s*[（(]\s*([一二三四五六七八九十]{1,2})\s*[）)]\s*(?:第\s*)?([0-9]{1,2})(?![0-9])"
+)
+# 保障措施第三条, 第三部分的第二项, 保障措施（三）
+_SAFEGUARD_PART_REF = re.compile(
+    r"(?:保障措施|第三部分|第三大部分)\s*(?:里|中|的|里面|里的|中的)?\s*(?:第\s*)?[（(]?\s*"
+    + _NUM
+    + r"\s*[）)]?\s*[条项点个部分]?"
+)
+# 三（二）, 二(八)
+_SECTION_REF = re.compile(r"([一二三])\s*[（(]\s*([一二三四五六七八九十]{1,2})\s*[）)]")
+# 第13条, 第十三项
+_ITEM_REF = re.compile(r"第\s*" + _NUM + r"\s*[条项点]")
+# A responsibility question about a referenced entry (第十三条谁负责).
+_ASKS_WHO = ("谁", "负责", "部门", "哪个单位", "哪些单位", "牵头", "归哪", "找哪")
 
 
 @dataclass
@@ -79,8 +104,10 @@ class Answer:
     kind: str = "answer"
     keys: list[str] = field(default_factory=list)
     query: str | None = None
-    # Name of the domain response (domain.yml) that carries `text`, for fixed replies.
+    # Name of the domain response (domain.yml) that carries `text`, for fixed replies,
+    # and the variables that fill it ({plan_title}).
     response: str | None = None
+    response_vars: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -122,13 +149,30 @@ def respond(
     context = context or Context()
     name = question.intent
 
-    if name in SMALL_TALK:
-        reply = wording.RESPONSES[SMALL_TALK[name]]
-        return Answer(reply, kind="smalltalk", response=SMALL_TALK[name])
     if name == "ask_human":
-        return hand_off()
-    if name == "out_of_scope" or _mentions_out_of_scope(kb, question):
-        return out_of_scope()
+        # A wish for a person at a middling confidence may be a question the plan answers.
+        clear = _clear_match(kb, question) if question.confidence < SMALL_TALK_CONFIDENCE else None
+        if clear is None:
+            return hand_off()
+        return _quote(kb, clear, question.features, question.text)
+    referenced = _referenced_entry(kb, question)
+    if referenced is not None:
+        return _about_entry(kb, question, referenced, context)
+    if name in SMALL_TALK:
+        if question.confidence >= SMALL_TALK_CONFIDENCE:
+            reply = wording.RESPONSES[SMALL_TALK[name]]
+            return Answer(reply, kind="smalltalk", response=SMALL_TALK[name])
+        # Not clearly small talk: a question worded unlike the training examples, or noise.
+        return _candidates(kb, question)
+    if _mentions_out_of_scope(kb, question):
+        return out_of_scope(kb)
+    if name == "out_of_scope":
+        # A middling "out of scope" whose words clearly point at one entry is a plan question.
+        if question.confidence < SMALL_TALK_CONFIDENCE:
+            clear = _clear_match(kb, question)
+            if clear is not None:
+                return _quote(kb, clear, question.features, question.text)
+        return out_of_scope(kb)
     if name in FOLLOW_UPS:
         return _follow_up(kb, question, context)
     if name == "ask_department":
@@ -136,7 +180,7 @@ def respond(
     if name == "ask_item":
         return _item(kb, question)
     if name == "ask_document" and question.confidence >= FIXED_ANSWER_CONFIDENCE:
-        return _document(kb)
+        return _document(kb, question)
     if name == "ask_targets" and question.confidence >= FIXED_ANSWER_CONFIDENCE:
         return _targets(kb, question)
     if name == "ask_subsidy" or _asks_about_money(kb, question):
@@ -285,7 +329,7 @@ def _quote(
     lines = [lead + wording.ANSWER_LEAD + "".join(sentences), _basis(entry)]
     if entry.departments:
         lines.append(_departments_line(entry))
-    lines.append(wording.PERIOD_LINE)
+    lines.append(_period_line(kb, entry.document))
     return Answer(
         "\n".join(lines),
         buttons=[wording.BUTTON_DETAIL, wording.BUTTON_RESPONSIBLE, wording.BUTTON_MORE],
@@ -294,6 +338,15 @@ def _quote(
         keys=[entry.key],
         query=query,
     )
+
+
+def _period_line(kb: KnowledgeBase, document: str) -> str:
+    """The period of the document the answer cites (2022-2024 for 黄政办发〔2022〕60号)."""
+    try:
+        period = kb.document(document).period
+    except NotFound:
+        period = None
+    return wording.PERIOD_LINE.format(period=period) if period else wording.UNDATED_LINE
 
 
 def _basis(entry: Entry) -> str:
@@ -308,7 +361,11 @@ def _departments_line(entry: Entry) -> str:
 
 def _policy(kb: KnowledgeBase, question: _Question) -> Answer:
     ranked = _rank(kb, question, _candidate_keys(kb, question.intent))
-    return _quote(kb, kb.entry(ranked[0][0]), question.features, question.text)
+    key, _, raw = ranked[0]
+    # A middling intent is not enough on its own: the words must point at the answer too.
+    if question.confidence < RELEVANCE_NEEDED_BELOW and raw < MIN_RELEVANCE:
+        return _candidates(kb, question)
+    return _quote(kb, kb.entry(key), question.features, question.text)
 
 
 def _subsidy(kb: KnowledgeBase, question: _Question) -> Answer:
@@ -360,13 +417,37 @@ def _item_payload(key: str, topic: str | None = None) -> str:
     return "/ask_item" + json.dumps(slots, ensure_ascii=False, separators=(",", ":"))
 
 
+def _clear_match(
+    kb: KnowledgeBase,
+    question: _Question,
+    ranked: list[tuple[str, float, float]] | None = None,
+) -> Entry | None:
+    """The one entry the words clearly point at (strong, well ahead of the rest), if any."""
+    if ranked is None:
+        ranked = _rank(kb, question, [])
+    if not ranked:
+        return None
+    by_raw = sorted(ranked, key=lambda r: -r[2])
+    best_key, _, best_raw = by_raw[0]
+    runner_up = by_raw[1][2] if len(by_raw) > 1 else 0.0
+    if best_raw >= STRONG_RELEVANCE and best_raw >= CLEAR_MARGIN * runner_up:
+        return kb.entry(best_key)
+    return None
+
+
 def _candidates(kb: KnowledgeBase, question: _Question) -> Answer:
-    """A weak guess: offer the two best entries, or say nothing fits and hand off."""
+    """A weak guess: answer a clear match, else offer the two best entries, else hand off.
+
+    Offers cite nothing (sources stay []): they are only buttons until one is chosen.
+    """
     ranked = _rank(kb, question, _candidate_keys(kb, question.intent))
-    good = [key for key, _, raw in ranked if raw >= MIN_RELEVANCE][:2]
+    good = [(key, raw) for key, _, raw in ranked if raw >= MIN_RELEVANCE]
     if not good:
         return no_answer()
-    entries = [kb.entry(k) for k in good]
+    clear = _clear_match(kb, question, ranked)
+    if clear is not None:
+        return _quote(kb, clear, question.features, question.text)
+    entries = [kb.entry(k) for k, _ in good[:2]]
     buttons = [
         {"title": f"{wording.readable_ref(e.ref)} {e.title}", "payload": _item_payload(e.key)}
         for e in entries
@@ -375,7 +456,7 @@ def _candidates(kb: KnowledgeBase, question: _Question) -> Answer:
         wording.CANDIDATES_LEAD,
         buttons=buttons,
         kind="candidates",
-        sources=[e.source() for e in entries],
+        sources=[],
         keys=[],
         query=question.text,
     )
@@ -394,7 +475,7 @@ def _follow_up(kb: KnowledgeBase, question: _Question, context: Context) -> Answ
     if entry is None:
         return Answer(wording.NO_CONTEXT, kind="no_answer")
     if question.intent == "ask_detail":
-        return _detail(entry, query)
+        return _detail(kb, entry, query)
     return _responsible(entry, query)
 
 
@@ -441,14 +522,14 @@ def _responsible(entry: Entry, query: str | None) -> Answer:
     )
 
 
-def _detail(entry: Entry, query: str | None) -> Answer:
+def _detail(kb: KnowledgeBase, entry: Entry, query: str | None) -> Answer:
     lines = [
         wording.DETAIL_LEAD.format(document=entry.document, ref=wording.readable_ref(entry.ref)),
         relevance.strip_department_note(entry.text).strip(),
     ]
     if entry.departments:
         lines.append(_departments_line(entry))
-    lines.append(wording.PERIOD_LINE)
+    lines.append(_period_line(kb, entry.document))
     return Answer(
         "\n".join(lines),
         buttons=[wording.BUTTON_RESPONSIBLE, wording.BUTTON_MORE],
@@ -466,10 +547,23 @@ def _more(kb: KnowledgeBase, context: Context, current: Entry | None) -> Answer:
     shown = set(context.shown_keys) | set(context.last_keys)
     if current is not None:
         shown.add(current.key)
+    if current is not None and current.kind == "target":
+        # After a target, the other targets of the plan; nothing else is "more" of a target.
+        others = [
+            t for t in kb.entries(kind="target", document=current.document) if t.key not in shown
+        ]
+        if others:
+            answer = _target_answer(kb, others[:1], query)
+            answer.text = wording.MORE_LEAD + "\n" + answer.text
+            answer.kind = "more"
+            return answer
+        return Answer(wording.NOTHING_MORE, kind="more", query=query)
     siblings = _siblings(kb, current)
     ranked = _rank(kb, question, [], boost=dict.fromkeys(siblings, SIBLING_PULL))
+    # Real overlap: about as relevant as the best match of the question, not one shared word.
+    enough = max(MIN_RELEVANCE, MORE_SHARE * max((raw for _, _, raw in ranked), default=0.0))
     for key, _, raw in ranked:
-        if key not in shown and (raw >= MIN_RELEVANCE or key in siblings):
+        if key not in shown and (raw >= enough or key in siblings):
             entry = kb.entry(key)
             answer = _quote(kb, entry, question.features, query, lead=wording.MORE_LEAD + "\n")
             answer.kind = "more"
@@ -505,7 +599,7 @@ def _department(kb: KnowledgeBase, question: _Question) -> Answer:
     entries = [kb.entry(k) for k in department.keys]
     lines = [wording.DEPARTMENT_LEAD.format(department=department.name, count=len(entries))]
     lines += [
-        wording.DEPARTMENT_LINE.format(ref=wording.readable_ref(e.ref), title=e.title)
+        wording.DEPARTMENT_LINE.format(ref=wording.readable_ref(e.ref), snippet=snippet(e))
         for e in entries
     ]
     return Answer(
@@ -515,6 +609,15 @@ def _department(kb: KnowledgeBase, question: _Question) -> Answer:
         keys=[e.key for e in entries[:1]],
         query=question.text,
     )
+
+
+def snippet(entry: Entry) -> str:
+    """The entry's first sentence, word for word, cut to about 40 characters with …"""
+    sentences = [relevance.strip_department_note(s).strip() for s in entry.sentences]
+    first = next((s for s in sentences if s), relevance.strip_department_note(entry.text).strip())
+    if len(first) <= wording.SNIPPET_LENGTH:
+        return first
+    return first[: wording.SNIPPET_LENGTH].rstrip("，、；：,;") + wording.ELLIPSIS
 
 
 def _department_named(kb: KnowledgeBase, question: _Question) -> str | None:
@@ -539,9 +642,9 @@ def _item(kb: KnowledgeBase, question: _Question) -> Answer:
         if entry is None:
             return _candidates(kb, question)
     if entry.kind == "target":
-        return _target_answer([entry], question.text)
+        return _target_answer(kb, [entry], question.text)
     if entry.kind == "document":
-        return _document(kb)
+        return _document(kb, question)
     return _quote(kb, entry, question.features, question.text)
 
 
@@ -550,18 +653,80 @@ def _item_entry(kb: KnowledgeBase, question: _Question) -> Entry | None:
         found = _entry_or_none(kb, key)
         if found is not None:
             return found
-    numbers = [*question.entities.get("item_number", [])]
-    numbers += [m.group(1) for m in _ITEM_REF.finditer(question.normalized)]
-    for value in numbers:
+    found = _referenced_entry(kb, question)
+    if found is not None:
+        return found
+    for value in question.entities.get("item_number", []):
         number = _number(value)
         if number is not None:
             found = _entry_or_none(kb, _doc_key(kb, str(number)))
             if found is not None:
                 return found
-    match = _SAFEGUARD_REF.search(question.normalized)
-    if match:
-        return _entry_or_none(kb, _doc_key(kb, f"三（{match.group(1)}）"))
     return None
+
+
+def parse_reference(text: str) -> str | None:
+    """The part of the plan a question names explicitly, as a key suffix or a section ref.
+
+    "第13条" / "第十三项" / "二（八）13" -> "13"; "三（二）" / "保障措施第二条" / "第三部分第二项"
+    -> "三（二）"; "二（八）" -> "二（八）" (a section of part 二: its first item). None if the
+    text names no part of the plan. Pure: the caller checks that the entry exists.
+    """
+    from knowledge.lexicon import get_lexicon
+
+    said = get_lexicon().simplify(text)
+    match = _FULL_REF.search(said)
+    if match:
+        return str(int(match.group(3)))
+    match = _SECTION_REF.search(said)
+    if match:
+        part, section = match.groups()
+        return f"{part}（{section}）"
+    match = _SAFEGUARD_PART_REF.search(said)
+    if match:
+        number = _number(match.group(1))
+        if number is None or not 1 <= number < len(_SECTION_NUMERALS):
+            return None
+        return f"三（{_SECTION_NUMERALS[number]}）"
+    match = _ITEM_REF.search(said)
+    if match:
+        number = _number(match.group(1))
+        return str(number) if number is not None else None
+    return None
+
+
+_SECTION_NUMERALS = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九", "十"]
+
+
+def _referenced_entry(kb: KnowledgeBase, question: _Question) -> Entry | None:
+    """The entry a question names (第13条, 三（二）, 二（八）13), if it exists in the plan."""
+    if question.text.strip().startswith("/"):
+        return None  # button payloads carry their entry as an entity
+    ref = parse_reference(question.text)
+    if ref is None:
+        return None
+    found = _entry_or_none(kb, _doc_key(kb, ref))
+    if found is not None or not ref.startswith("二"):
+        return found
+    for part in kb.structure():
+        for action in part.actions:
+            if action.ref == ref and action.keys:
+                return _entry_or_none(kb, action.keys[0])
+    return None
+
+
+def _about_entry(kb: KnowledgeBase, question: _Question, entry: Entry, context: Context) -> Answer:
+    """A question that names an entry: its departments, its full text, more, or the entry."""
+    who = any(w in question.text for w in _ASKS_WHO)
+    if question.intent == "ask_responsible" or (who and question.intent not in FOLLOW_UPS):
+        return _responsible(entry, question.text)
+    if question.intent == "ask_detail":
+        return _detail(kb, entry, question.text)
+    if question.intent == "ask_more":
+        return _more(kb, Context([entry.key], question.text, [entry.key]), entry)
+    if entry.kind == "target":
+        return _target_answer(kb, [entry], question.text)
+    return _quote(kb, entry, question.features, question.text)
 
 
 def _number(value: str) -> int | None:
@@ -580,8 +745,81 @@ def _number(value: str) -> int | None:
     return _CN_DIGITS.get(digits)
 
 
-def _document(kb: KnowledgeBase) -> Answer:
+# Which fact of the document a question asks for, by its words (first match wins).
+_DOCUMENT_FACTS: list[tuple[str, tuple[str, ...]]] = [
+    ("copy_to", ("抄送",)),
+    ("addressees", ("主送", "发给", "发到", "下发给", "印发给", "哪些单位", "发给谁")),
+    ("implements", ("依据", "根据", "落实", "上位", "省里", "省政府", "鄂政办发")),
+    (
+        "period",
+        (
+            "到期",
+            "有效",
+            "过期",
+            "失效",
+            "截止",
+            "作废",
+            "实施期",
+            "期限",
+            "管用",
+            "算数",
+            "哪几年",
+            "还能用",
+        ),
+    ),
+    ("date", ("什么时候", "哪天", "哪一天", "日期", "哪年", "时间", "几号", "几月")),
+    (
+        "issuer",
+        (
+            "谁发",
+            "哪个部门",
+            "哪个单位",
+            "发文机关",
+            "机关",
+            "印发单位",
+            "谁印发",
+            "市政府发",
+            "残联发",
+        ),
+    ),
+    ("number", ("文号", "字号", "编号", "几号文")),
+]
+
+
+def document_fact(text: str) -> str | None:
+    """The document fact a question asks for: copy_to, addressees, implements, period, date,
+    issuer or number; None for the document as a whole (全称, 是什么文件)."""
+    for fact, words in _DOCUMENT_FACTS:
+        if any(w in text for w in words):
+            return fact
+    return None
+
+
+def _document(kb: KnowledgeBase, question: _Question | None = None) -> Answer:
+    """The fact asked (主送, 抄送, 日期, 发文机关, 文号, 依据, 实施期) first, then the whole record."""
     facts = kb.document()
+    names = {"title": facts.title, "number": facts.number}
+    fact = document_fact(relevance.simplify(question.text)) if question is not None else None
+    first = ""
+    if fact == "addressees" and facts.addressees:
+        sep = wording.DOCUMENT_LIST_SEPARATOR
+        first = wording.DOCUMENT_ADDRESSEES.format(**names, addressees=sep.join(facts.addressees))
+    elif fact == "copy_to" and facts.copy_to:
+        sep = wording.DOCUMENT_LIST_SEPARATOR
+        first = wording.DOCUMENT_COPY_TO.format(**names, copy_to=sep.join(facts.copy_to))
+    elif fact == "date" and facts.date:
+        first = wording.DOCUMENT_DATE.format(**names, date=_chinese_date(facts.date))
+    elif fact == "issuer" and facts.issuer:
+        first = wording.DOCUMENT_ISSUER.format(**names, issuer=facts.issuer)
+    elif fact == "number":
+        first = wording.DOCUMENT_NUMBER.format(**names)
+    elif fact == "implements" and facts.implements and facts.implements_title:
+        first = wording.DOCUMENT_IMPLEMENTS.format(
+            implements_title=facts.implements_title, implements=facts.implements
+        )
+    elif fact == "period" and facts.period:
+        first = wording.DOCUMENT_PERIOD.format(**names, period=facts.period)
+        first += wording.PERIOD_ENDED
     text = wording.DOCUMENT.format(
         title=facts.title,
         number=facts.number,
@@ -589,13 +827,17 @@ def _document(kb: KnowledgeBase) -> Answer:
         date=_chinese_date(facts.date),
         period=facts.period or "",
     )
-    if facts.implements and facts.implements_title:
+    if facts.implements and facts.implements_title and fact != "implements":
         text += wording.DOCUMENT_IMPLEMENTS.format(
             implements_title=facts.implements_title, implements=facts.implements
         )
-    text += "\n" + wording.PERIOD_ENDED
+    if fact != "period":
+        text += "\n" + wording.PERIOD_ENDED
+    if first:
+        text = first + "\n" + text
     entry = kb.entry(_doc_key(kb, "document"))
-    return Answer(text, sources=[entry.source()], kind="answer", keys=[entry.key])
+    query = question.text if question is not None else None
+    return Answer(text, sources=[entry.source()], kind="answer", keys=[entry.key], query=query)
 
 
 def _chinese_date(iso: str) -> str:
@@ -620,14 +862,14 @@ def _targets(kb: KnowledgeBase, question: _Question) -> Answer:
     entries = [by_suffix[s] for s in chosen if s in by_suffix]
     if not entries:
         return no_answer()
-    return _target_answer(entries, question.text)
+    return _target_answer(kb, entries, question.text)
 
 
-def _target_answer(entries: list[Entry], query: str) -> Answer:
+def _target_answer(kb: KnowledgeBase, entries: list[Entry], query: str) -> Answer:
     lines = [wording.TARGETS_LEAD]
     for e in entries:
         lines.append(f"{e.text}（{_basis(e)}）")
-    lines.append(wording.PERIOD_LINE)
+    lines.append(_period_line(kb, entries[0].document))
     return Answer(
         "\n".join(lines),
         buttons=[wording.BUTTON_DETAIL, wording.BUTTON_MORE],
@@ -641,8 +883,16 @@ def _target_answer(entries: list[Entry], query: str) -> Answer:
 # --- replies that cite nothing -------------------------------------------------------------
 
 
-def out_of_scope() -> Answer:
-    return Answer(wording.OUT_OF_SCOPE, kind="out_of_scope", response="utter_out_of_scope")
+def out_of_scope(kb: KnowledgeBase | None = None) -> Answer:
+    """Not covered: names the plan (the default document's title), cites nothing."""
+    kb = kb if kb is not None else open_kb()
+    title = kb.document().title
+    return Answer(
+        wording.OUT_OF_SCOPE.format(plan_title=title),
+        kind="out_of_scope",
+        response="utter_out_of_scope",
+        response_vars={"plan_title": title},
+    )
 
 
 def hand_off() -> Answer:

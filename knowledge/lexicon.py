@@ -29,7 +29,7 @@ LABELLED_SECTIONS: dict[str, str] = {
     "topics": "topic",
 }
 LABELS: tuple[str, ...] = tuple(LABELLED_SECTIONS.values())
-_SECTIONS = {"terms", "tagged_terms", "synonyms", "traditional", *LABELLED_SECTIONS}
+_SECTIONS = {"terms", "tagged_terms", "synonyms", "related", "traditional", *LABELLED_SECTIONS}
 
 # jieba's default mode first splits text into runs of these characters; a word with any
 # other character (e.g. 各县（市、区）人民政府) can never come out of jieba as one token.
@@ -63,8 +63,11 @@ class Lexicon:
         concepts: list[Concept],
         traditional: dict[str, str],
         tagged_terms: dict[str, str] | None = None,
+        related: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         self._terms = terms
+        # canonical the plan never names -> the plan's words for it (search expansion)
+        self.related = dict(related or {})
         self._tagged_terms = dict(tagged_terms or {})  # plan term -> canonical it is tagged as
         self._concepts = {c.canonical: c for c in concepts}
         self._variant_of = {v: c.canonical for c in concepts for v in c.variants}
@@ -201,14 +204,25 @@ class Lexicon:
                 i += _rest_of_name_already_written(canonical, match, text, i)
                 _append_piece(pieces, canonical, replaced=True)
         text = "".join(piece for piece, _ in pieces)
-        if not self._single_char_variants:
-            return text
-        from knowledge.segment import cut
+        if self._single_char_variants:
+            from knowledge.segment import cut
 
-        return "".join(
-            self._variant_of[token] if token in self._single_char_variants else token
-            for token in cut(self.tokenizer, text)
-        )
+            text = "".join(
+                self._variant_of[token] if token in self._single_char_variants else token
+                for token in cut(self.tokenizer, text)
+            )
+        return self._expand_related(text)
+
+    def _expand_related(self, text: str) -> str:
+        """视力残疾 -> 视力残疾（盲人）: the plan's words added once after the canonical."""
+        for canonical, words in self.related.items():
+            at = text.find(canonical)
+            missing = [w for w in words if w not in text]
+            if at < 0 or not missing:
+                continue
+            end = at + len(canonical)
+            text = f"{text[:end]}（{'、'.join(missing)}）{text[end:]}"
+        return text
 
     @cached_property
     def tokenizer(self) -> jieba.Tokenizer:
@@ -296,6 +310,7 @@ def parse_lexicon(data: Any, source: str = "lexicon") -> Lexicon:
     tagged_terms = _tagged_terms(
         data.get("tagged_terms"), terms, concepts, f"{source}: tagged_terms"
     )
+    related = _related(data.get("related"), terms, concepts, f"{source}: related")
     simplified_words = {*terms, *(w for c in concepts for w in (c.canonical, *c.variants))}
     for word in simplified_words:
         bad = [ch for ch in word if ch in traditional]
@@ -303,7 +318,7 @@ def parse_lexicon(data: Any, source: str = "lexicon") -> Lexicon:
             raise LexiconError(
                 f"{source}: {word!r} contains traditional character(s) {bad}; write it simplified"
             )
-    return Lexicon(terms, concepts, traditional, tagged_terms)
+    return Lexicon(terms, concepts, traditional, tagged_terms, related)
 
 
 def _list(value: Any, where: str) -> list[Any]:
@@ -380,6 +395,33 @@ def _tagged_terms(
             raise LexiconError(f"{where}: {term!r} points to {canonical!r}, no labelled canonical")
         tagged[term] = canonical
     return tagged
+
+
+def _related(
+    value: Any, terms: list[str], concepts: list[Concept], where: str
+) -> dict[str, tuple[str, ...]]:
+    """`related` maps a canonical word to plan words (canonical words or terms) it implies."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise LexiconError(f"{where}: expected a mapping canonical -> [plan words]")
+    canonicals = {c.canonical for c in concepts}
+    known = canonicals | set(terms)
+    related = {}
+    for canonical, words in value.items():
+        canonical = _word(canonical, where)
+        if canonical not in canonicals:
+            raise LexiconError(f"{where}: {canonical!r} is not a canonical word")
+        names = tuple(
+            _word(w, f"{where}: {canonical}") for w in _list(words, f"{where}: {canonical}")
+        )
+        unknown = [w for w in names if w not in known or w == canonical]
+        if unknown:
+            raise LexiconError(
+                f"{where}: {canonical!r} relates to {unknown}, not other canonical words or terms"
+            )
+        related[canonical] = names
+    return related
 
 
 def _traditional(value: Any, where: str) -> dict[str, str]:

@@ -10,14 +10,15 @@ from __future__ import annotations
 HOTLINE = "12385"
 HOTLINE_NAME = "全国残疾人服务热线"
 LOCAL_FEDERATION = "当地残联"
-PLAN_PERIOD = "2022-2024"
 
 # Frames for an answer quoted from the plan.
 ANSWER_LEAD = "根据方案，"
 BASIS = "依据：{document} {ref}"
 DEPARTMENTS = "负责部门：{departments}"
 NO_DEPARTMENTS = "这部分没有列出具体负责部门，可以咨询{local}或拨打{hotline_name}{hotline}。"
-PERIOD_LINE = f"（这是方案中{PLAN_PERIOD}年的措施，现在办理请以当地最新政策为准。）"
+# The period comes from the cited entry's document (kb.document(number).period).
+PERIOD_LINE = "（这是方案中{period}年的措施，现在办理请以当地最新政策为准。）"
+UNDATED_LINE = "（这是方案中的措施，现在办理请以当地最新政策为准。）"
 DEPARTMENT_SEPARATOR = "、"
 
 # Buttons offered after a quoted answer.
@@ -39,12 +40,22 @@ CANDIDATES_LEAD = "您是想问下面哪一项？"
 
 # Departments and items.
 DEPARTMENT_LEAD = "{department}在方案中负责（或参与）以下{count}项："
-DEPARTMENT_LINE = "· {ref} {title}"
+DEPARTMENT_LINE = "· {ref}：{snippet}"
+# A department's items are told apart by the start of their own first sentence.
+SNIPPET_LENGTH = 40
+ELLIPSIS = "…"
 DEPARTMENT_UNKNOWN = "您想问哪个部门？比如“市人社局负责什么”。"
 
-# Document facts; the period has ended, newer policy may apply.
+# Document facts; the period has ended, newer policy may apply. The fact asked comes first.
 DOCUMENT = "这份文件是《{title}》，文号{number}，由{issuer}于{date}印发，实施期为{period}年。"
 DOCUMENT_IMPLEMENTS = "它是为落实《{implements_title}》（{implements}）制定的。"
+DOCUMENT_ADDRESSEES = "《{title}》（{number}）主送：{addressees}。"
+DOCUMENT_COPY_TO = "《{title}》（{number}）抄送：{copy_to}。"
+DOCUMENT_DATE = "《{title}》（{number}）于{date}印发。"
+DOCUMENT_ISSUER = "《{title}》（{number}）由{issuer}印发。"
+DOCUMENT_NUMBER = "《{title}》的文号是{number}。"
+DOCUMENT_PERIOD = "《{title}》（{number}）的实施期为{period}年。"
+DOCUMENT_LIST_SEPARATOR = "、"
 PERIOD_ENDED = (
     f"方案的实施期已经结束，现在可能有新的政策，请以最新政策为准，"
     f"可以咨询{LOCAL_FEDERATION}或拨打{HOTLINE_NAME}{HOTLINE}。"
@@ -54,8 +65,9 @@ PERIOD_ENDED = (
 TARGETS_LEAD = "方案的目标："
 
 # Replies that cite nothing.
+# {plan_title} is filled from the default document (a Rasa response variable as well).
 OUT_OF_SCOPE = (
-    "这个问题不在《黄石市促进残疾人就业三年行动实施方案（2022-2024年）》的范围内，"
+    "这个问题不在《{plan_title}》的范围内，"
     f"我没法根据方案回答。您可以拨打{HOTLINE_NAME}{HOTLINE}，或者咨询{LOCAL_FEDERATION}。"
 )
 NO_ANSWER = (

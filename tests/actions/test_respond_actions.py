@@ -85,10 +85,20 @@ def test_fixed_replies_use_domain_responses(
 
 
 def test_fallback_offers_candidates_as_buttons(kb_env, make_tracker):
-    messages, _ = run(ActionFallback(), make_tracker("盲人医疗按摩", "nlu_fallback", 0.3))
+    messages, slots = run(ActionFallback(), make_tracker("盲人按摩", "nlu_fallback", 0.3))
     assert messages[0]["text"].startswith("您是想问")
     assert all(b["payload"].startswith("/ask_item{") for b in messages[0]["buttons"])
     assert meta_of(messages)["kind"] == "candidates"
+    # An offer cites nothing until a button is chosen.
+    assert meta_of(messages)["sources"] == [] and slots == {}
+
+
+def test_out_of_scope_response_names_the_plan(kb_env, make_tracker):
+    from knowledge.store import open_kb
+
+    messages, _ = run(ActionOutOfScope(), make_tracker("残疾证怎么办", "out_of_scope"))
+    assert messages[0]["response"] == "utter_out_of_scope"
+    assert messages[0]["plan_title"] == open_kb().document().title
 
 
 def test_missing_knowledge_base_hands_off(monkeypatch, tmp_path, make_tracker):

@@ -48,6 +48,11 @@ def group_of(expect: str) -> str:
     return expect
 
 
+# Kinds of answer that really answer (quote or list what they cite); an offer of candidates
+# ("您是想问…") or a question back does not count as answering an item.
+ANSWER_KINDS = frozenset({"answer", "detail", "departments", "department", "more"})
+
+
 def first_key_suffix(sources: list[dict]) -> str | None:
     return sources[0]["key"].rpartition("#")[2] if sources else None
 
@@ -62,11 +67,15 @@ def judge(expect: str, answer) -> tuple[bool, str]:
         return answer.handoff and not answer.sources, f"{answer.kind} handoff={answer.handoff}"
     if expect == "clarify":
         return answer.kind == "clarify" and bool(answer.buttons) and not answer.sources, got
+    real = answer.kind in ANSWER_KINDS
+    if not real:
+        got = f"{got} ({answer.kind})"
     if expect.startswith("department:"):
         name = expect.partition(":")[2]
         deps = answer.sources[0]["departments"] if answer.sources else []
-        return name in deps, f"{got} {'、'.join(deps)}"
-    return first == expect, got
+        return real and name in deps, f"{got} {'、'.join(deps)}"
+    # An item, safeguard, target or the document: a real answer citing it first.
+    return real and first == expect, got
 
 
 async def evaluate(questions: list[dict], model: Path) -> list[Outcome]:

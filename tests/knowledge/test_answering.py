@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from knowledge import wording
-from knowledge.answering import Answer, Context, respond, topics
+from knowledge.answering import Answer, Context, parse_reference, respond, topics
 from knowledge.build import build
+from knowledge.lexicon import get_lexicon
 from knowledge.store import open_kb
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +26,10 @@ def kb(tmp_path_factory):
         tagger=lambda sentence: [],
     )
     return open_kb(path)
+
+
+def lex_normalize(text: str) -> str:
+    return get_lexicon().normalize(text)
 
 
 def ask(kb, text, intent, confidence=0.95, entities=None, context=None) -> Answer:
@@ -57,7 +62,7 @@ def test_blind_massage_example_quotes_the_one_sentence_that_answers(kb):
     )
     assert lines[1] == "依据：黄政办发〔2022〕60号 二（八）第13条"
     assert lines[2] == "负责部门：各县（市、区）人民政府、市残联、市人社局、市卫健委"
-    assert wording.PERIOD_LINE in lines
+    assert wording.PERIOD_LINE.format(period="2022-2024") in lines
     assert answer.kind == "answer" and not answer.handoff
     assert answer.keys == [f"{DOC}#13"] and first_key(answer) == "13"
     assert [b["payload"] for b in answer.buttons] == [
@@ -175,14 +180,52 @@ def test_a_named_subsidy_is_answered_directly(kb, text, expected):
     assert answer.kind == "answer" and first_key(answer) == expected
 
 
-def test_low_confidence_offers_the_two_best_candidates(kb):
-    answer = ask(kb, "盲人医疗按摩", "ask_training", 0.2)
+def test_low_confidence_offers_the_two_best_candidates_as_buttons_only(kb):
+    answer = ask(kb, "盲人按摩", "ask_training", 0.2)
     assert answer.kind == "candidates" and len(answer.buttons) == 2
-    assert first_key(answer) == "13"
-    assert [s["key"] for s in answer.sources] == [
-        b["payload"].split('"entry":"')[1].rstrip('"}') for b in answer.buttons
-    ]
+    # An offer cites nothing (docs/design.md: sources are [] when nothing is cited).
+    assert answer.sources == [] and answer.keys == []
+    payloads = [b["payload"].split('"entry":"')[1].rstrip('"}') for b in answer.buttons]
+    assert sorted(payloads) == [f"{DOC}#13", f"{DOC}#14"]
     assert answer.text.startswith("您是想问")
+
+
+def test_a_guess_with_one_clear_match_is_answered(kb):
+    answer = ask(kb, "残疾人按比例就业情况联网认证系统", "nlu_fallback", 0.3)
+    assert answer.kind == "answer" and first_key(answer) == "15"
+
+
+@pytest.mark.parametrize(
+    "text, intent, confidence",
+    [
+        ("我儿子智力有点问题，18岁了，能去哪里上班", "goodbye", 0.51),
+        ("啊啊啊", "goodbye", 0.6),
+        ("asdf", "greet", 0.5),
+        ("好的", "greet", 0.55),
+    ],
+)
+def test_small_talk_needs_a_solid_confidence(kb, text, intent, confidence):
+    answer = ask(kb, text, intent, confidence)
+    assert answer.kind != "smalltalk" and answer.response not in ("utter_goodbye", "utter_greet")
+    assert answer.sources == []
+
+
+def test_confident_small_talk_is_small_talk(kb):
+    answer = ask(kb, "再见", "goodbye", 0.97)
+    assert answer.kind == "smalltalk" and answer.response == "utter_goodbye"
+
+
+def test_problem_is_a_generic_word(kb):
+    assert "问题" in topics().generic
+    # 智力有点问题 is not about 三（四）'s "…解决…问题".
+    answer = ask(kb, "我家孩子有点问题，能去哪里", "nlu_fallback", 0.3)
+    assert all("三（四）" not in b["payload"] for b in answer.buttons)
+    assert answer.sources == []
+
+
+def test_a_weak_intent_without_matching_words_is_not_answered(kb):
+    answer = ask(kb, "帮我看看这个怎么弄", "ask_public_welfare_post", 0.5)
+    assert answer.kind != "answer" and answer.sources == []
 
 
 def test_nothing_fits_hands_off(kb):
@@ -202,6 +245,27 @@ def test_out_of_scope_cites_nothing_and_points_to_help(kb, text, intent):
     answer = ask(kb, text, intent)
     assert answer.kind == "out_of_scope" and answer.sources == [] and not answer.keys
     assert wording.HOTLINE in answer.text and wording.LOCAL_FEDERATION in answer.text
+    assert "《黄石市促进残疾人就业三年行动实施方案（2022-2024年）》" in answer.text
+    assert answer.response_vars == {"plan_title": kb.document().title}
+
+
+@pytest.mark.parametrize(
+    "text, first_line_has",
+    [
+        ("这个文件发给谁", "主送：大冶市、阳新县、各区人民政府"),
+        ("抄送了哪些单位", "抄送：市委各部门"),
+        ("文件什么时候印发的", "于2022年11月28日印发"),
+        ("是谁发的文件", "由黄石市人民政府办公室印发"),
+        ("文号是多少", "的文号是黄政办发〔2022〕60号"),
+        ("依据哪个文件制定的", "鄂政办发〔2022〕45号"),
+        ("方案什么时候到期", "实施期为2022-2024年。方案的实施期已经结束"),
+        ("现在还有效吗", "实施期已经结束"),
+    ],
+)
+def test_document_answers_the_fact_asked_first(kb, text, first_line_has):
+    answer = ask(kb, text, "ask_document")
+    assert first_key(answer) == "document"
+    assert first_line_has in answer.text.splitlines()[0]
 
 
 def test_document_facts_say_the_period_has_ended(kb):
@@ -230,6 +294,13 @@ def test_department_question_lists_its_items(kb):
     assert answer.kind == "department"
     assert [first_key(Answer("", sources=[s])) for s in answer.sources] == ["13", "14"]
     assert all("市卫健委" in s["departments"] for s in answer.sources)
+    # Each item by its ref and the start of its own first sentence, not the shared heading.
+    lines = answer.text.splitlines()[1:]
+    assert lines == [
+        "· 二（八）第13条：组织盲人参加盲人医疗按摩人员考试、资格审核、继续教育和职称评审等，支持盲人医疗按…",
+        "· 二（八）第14条：推动盲人保健按摩行业标准化建设，规范盲人按摩机构的建设与服务，努力向规范化管理…",
+    ]
+    assert "积极开展盲人按摩就业促进行动" not in answer.text
 
 
 @pytest.mark.parametrize(
@@ -242,6 +313,92 @@ def test_department_question_lists_its_items(kb):
 )
 def test_item_questions(kb, entities, text, expected):
     assert first_key(ask(kb, text, "ask_item", entities=entities)) == expected
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("第13条", "13"),
+        ("第十三项是什么", "13"),
+        ("第 2 条", "2"),
+        ("第廿一条", "21"),
+        ("二（八）13", "13"),
+        ("二(十)第21条说的啥", "21"),
+        ("三（二）说什么", "三（二）"),
+        ("三(四)", "三（四）"),
+        ("第三部分第二条讲什么", "三（二）"),
+        ("保障措施第三条", "三（三）"),
+        ("保障措施里的第一项", "三（一）"),
+        ("二（八）", "二（八）"),
+        ("保障措施三（二）", "三（二）"),
+        ("保障措施的第十二条", None),
+        ("盲人按摩有什么支持", None),
+        ("2022年的方案", None),
+    ],
+)
+def test_parse_reference(text, expected):
+    assert parse_reference(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, intent, expected",
+    [
+        ("第三部分第二条讲什么", "ask_item", "三（二）"),
+        ("保障措施第三条", "ask_safeguards", "三（三）"),
+        ("三（二）说什么", "ask_department", "三（二）"),
+        ("第13条", "greet", "13"),
+        ("二（八）", "ask_item", "13"),
+    ],
+)
+def test_an_explicit_reference_is_resolved_before_the_intent(kb, text, intent, expected):
+    answer = ask(kb, text, intent, 0.7)
+    assert answer.kind == "answer" and first_key(answer) == expected
+
+
+def test_who_is_responsible_for_a_referenced_item_on_a_first_turn(kb):
+    for intent in ("ask_responsible", "ask_department", "ask_item"):
+        answer = ask(kb, "第十三条谁负责", intent)
+        assert answer.kind == "departments" and first_key(answer) == "13"
+        assert "市卫健委" in answer.text
+
+
+def test_more_after_a_target_offers_the_other_targets_only(kb):
+    rural = ask(kb, "农村残疾人就业目标多少人", "ask_targets")
+    context = Context(last_keys=rural.keys, last_query=rural.query, shown_keys=rural.keys)
+    more = ask(kb, "还有别的吗", "ask_more", context=context)
+    assert more.kind == "more" and first_key(more) == "target-2500"
+    overall = ask(kb, "方案的目标是什么", "ask_targets")
+    context = Context(last_keys=overall.keys, last_query=overall.query, shown_keys=overall.keys)
+    more = ask(kb, "还有别的吗", "ask_more", context=context)
+    assert more.kind == "more" and more.sources == [] and more.text == wording.NOTHING_MORE
+
+
+def test_more_needs_real_overlap(kb):
+    # 目标 alone is shared by item 14 ("…的目标要求迈进"); that is not more of the same.
+    context = Context(
+        last_keys=[f"{DOC}#13"], last_query="盲人按摩的目标", shown_keys=[f"{DOC}#13"]
+    )
+    seen = []
+    for _ in range(5):
+        more = ask(kb, "还有别的吗", "ask_more", context=context)
+        if not more.sources:
+            break
+        seen.append(first_key(more))
+        context = Context(more.keys, context.last_query, [*context.shown_keys, *more.keys])
+    assert seen == ["14"]
+
+
+def test_the_permit_question_quotes_the_permit_sentence(kb):
+    answer = ask(kb, "开小卖部卖烟要办什么证", "ask_tobacco_permit")
+    assert first_key(answer) == "2"
+    assert "为残疾人办理烟草专卖零售许可证提供“一站式”办证便利服务。" in quoted_sentences(answer)
+
+
+def test_visual_disability_finds_the_blind_items(kb):
+    hits = kb.search(lex_normalize("视力残疾"), limit=3)
+    assert hits and hits[0].entry.key in (f"{DOC}#13", f"{DOC}#14")
+    answer = ask(kb, "低视力的人能学按摩吗", "ask_blind_massage", 0.6)
+    assert first_key(answer) in ("13", "14")
 
 
 def test_small_talk_and_hand_off_use_domain_responses(kb):
@@ -275,3 +432,31 @@ def test_answers_contain_no_number_that_is_not_in_the_plan_or_the_wording(kb):
         answer = ask(kb, text, intent)
         for number in re.findall(r"\d+", answer.text):
             assert number in allowed, (text, number)
+
+
+def test_period_and_title_come_from_the_cited_document(multi_kb):
+    second = "黄残联发〔2023〕7号"
+    entry = multi_kb.entry(f"{second}#1")
+    answer = respond(
+        "剪纸刺绣工坊", "ask_item", 0.95, [{"entity": "entry", "value": entry.key}], kb=multi_kb
+    )
+    assert first_key(answer) == "1" and answer.sources[0]["document"] == second
+    assert wording.PERIOD_LINE.format(period="2023-2025") in answer.text
+    assert "2022-2024" not in answer.text
+    plan = respond("第13条", "ask_item", 0.95, [], kb=multi_kb)
+    assert wording.PERIOD_LINE.format(period="2022-2024") in plan.text
+    outside = respond("残疾证怎么办", "out_of_scope", 0.95, [], kb=multi_kb)
+    assert multi_kb.document().title in outside.text
+
+
+def test_a_middling_wish_for_a_person_with_a_clear_question_is_answered(kb):
+    answer = ask(kb, "残疾人按比例就业情况联网认证系统打电话问谁", "ask_human", 0.6)
+    assert answer.kind == "answer" and first_key(answer) == "15"
+    assert ask(kb, "我要找人工", "ask_human", 0.6).handoff
+
+
+def test_a_middling_out_of_scope_with_a_clear_question_is_answered(kb):
+    answer = ask(kb, "残疾人按比例就业情况联网认证系统", "out_of_scope", 0.6)
+    assert answer.kind == "answer" and first_key(answer) == "15"
+    assert ask(kb, "残疾人按比例就业情况联网认证系统", "out_of_scope", 0.95).kind == "out_of_scope"
+    assert ask(kb, "残疾证怎么办", "out_of_scope", 0.6).kind == "out_of_scope"

@@ -138,6 +138,25 @@ def test_normalize_leaves_plan_words_and_lookalikes_alone(lex, text):
     assert lex.normalize(text) == text
 
 
+@pytest.mark.parametrize(
+    ("said", "expanded"),
+    [
+        ("视力残疾", "视力残疾（盲人）"),
+        ("我是视障人士", "我是视力残疾（盲人）人士"),
+        ("低视力能学按摩吗", "视力残疾（盲人）能学按摩吗"),
+        ("盲人和视力残疾", "盲人和视力残疾"),  # the plan's word is there already
+    ],
+)
+def test_related_plan_words_are_added_not_substituted(lex, said, expanded):
+    assert lex.normalize(said) == expanded
+    assert lex.label_of("视障") == "disability"  # the entity stays a disability
+    assert lex.canonical_of("低视力") == "视力残疾"
+
+
+def test_permit_questions_name_the_plan_word(lex):
+    assert lex.normalize("开小卖部卖烟要办什么证") == "卷烟零售点要办证"
+
+
 def test_single_character_variants_replace_only_whole_tokens(lex):
     assert lex.normalize("我眼睛瞎了") == "我眼睛盲人了"
     assert lex.normalize("抽烟") == "抽烟"
@@ -196,6 +215,12 @@ def test_normalizing_the_plan_changes_only_department_aliases(lex, plan_text):
         (
             {"terms": ["残疾人大学生"], "tagged_terms": {"残疾人大学生": "大学生"}},
             "no labelled canonical",
+        ),
+        ({"related": ["盲人"]}, "expected a mapping"),
+        ({"related": {"视力残疾": ["盲人"]}, "groups": {"盲人": []}}, "not a canonical word"),
+        (
+            {"disabilities": {"视力残疾": []}, "related": {"视力残疾": ["看得见"]}},
+            "not other canonical words or terms",
         ),
     ],
 )
