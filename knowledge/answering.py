@@ -19,6 +19,7 @@ import yaml
 
 from knowledge import relevance, wording
 from knowledge.errors import NotFound
+from knowledge.numbers import parse_number
 from knowledge.store import Entry, KnowledgeBase, open_kb
 
 TOPICS_PATH = Path(__file__).with_name("topics.yml")
@@ -54,19 +55,6 @@ SMALL_TALK = {"greet": "utter_greet", "thanks": "utter_thanks", "goodbye": "utte
 FOLLOW_UPS = {"ask_responsible", "ask_detail", "ask_more"}
 CITABLE_KINDS = ("item", "safeguard")
 
-_CN_DIGITS = {
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 _NUM = r"([0-9]{1,2}|[一二三四五六七八九十两廿]{1,3})"
 # 二（八）13, 二(八)第13条
 _FULL_REF = re.compile(
@@ -731,18 +719,7 @@ def _about_entry(kb: KnowledgeBase, question: _Question, entry: Entry, context: 
 
 def _number(value: str) -> int | None:
     """ "13", "十三", "第13条", "廿一" -> 13 / 13 / 13 / 21."""
-    digits = re.sub(r"[^0-9一二三四五六七八九十两廿零]", "", value)
-    if not digits:
-        return None
-    if digits.isdigit():
-        return int(digits)
-    digits = digits.replace("廿", "二十")
-    if "十" in digits:
-        tens, _, ones = digits.partition("十")
-        return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (
-            _CN_DIGITS.get(ones, 0) if ones else 0
-        )
-    return _CN_DIGITS.get(digits)
+    return parse_number(re.sub(r"[^0-9０-９一二三四五六七八九十两廿零]", "", value))
 
 
 # Which fact of the document a question asks for, by its words (first match wins).

@@ -23,23 +23,11 @@ from bot.wechat.menu import (
 )
 from bot.wechat.phone_text import Outcome, PhoneAnswer, phone_answer
 from bot.wechat.sessions import Sessions
+from knowledge.numbers import parse_number
 
 log = logging.getLogger(__name__)
 
 WELCOME_EVENTS = {"subscribe", "subscribe_scan", "scan"}
-CHINESE_NUMBERS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
 # Voice recognition adds punctuation ("一。"); people type "回复 1" because the menu says so.
 _COMMAND = re.compile(r"^(?:回复|选择?|我选)?\s*(.*?)[\s。.,，!！?？、~～]*$")
 UNAVAILABLE = f"抱歉，现在暂时回答不了，请稍后再试，或拨打全国残疾人服务热线 {HOTLINE}。"
@@ -52,9 +40,7 @@ def command_word(text: str) -> str:
 
 
 def choice_number(word: str) -> int | None:
-    if word.isdigit() and len(word) <= 3:
-        return int(word)
-    return CHINESE_NUMBERS.get(word)
+    return parse_number(word)
 
 
 async def answer_message(
