@@ -15,7 +15,8 @@ export RASA_TELEMETRY_ENABLED := false
 
 LEXICON := knowledge/lexicon.yml
 SOURCES := $(wildcard knowledge/sources/*.md)
-KNOWLEDGE_CODE := $(wildcard knowledge/*.py)
+# The code that decides what goes into the knowledge base (answer wording does not).
+KB_CODE := $(addprefix knowledge/,parser.py build.py search.py lexicon.py segment.py nlp.py)
 KB := build/knowledge.db
 NLP_STAMP := build/nlp.stamp
 MODEL := models/assistant.tar.gz
@@ -39,7 +40,7 @@ $(NLP_STAMP): $(VENV)/.installed $(LEXICON) knowledge/nlp.py knowledge/lexicon.p
 	$(PY) -m knowledge nlp
 	touch $@
 
-$(KB): $(VENV)/.installed $(NLP_STAMP) $(SOURCES) $(LEXICON) $(KNOWLEDGE_CODE)
+$(KB): $(VENV)/.installed $(NLP_STAMP) $(SOURCES) $(LEXICON) $(KB_CODE)
 	$(PY) -m knowledge build
 
 # Train only when the inputs changed; a model trained on the same inputs before (here or in an

@@ -134,15 +134,18 @@ def respond(
     """The reply to one user turn. Raises KnowledgeBaseMissing only when the KB is not built."""
     kb = kb if kb is not None else open_kb()
     question = _Question.of(text, intent, confidence, entities or [])
-    context = context or Context()
-    name = question.intent
+    answer = _respond(kb, question, context or Context())
+    return _with_amount_note(kb, question, answer)
 
+
+def _respond(kb: KnowledgeBase, question: _Question, context: Context) -> Answer:
+    name = question.intent
     if name == "ask_human":
         # A wish for a person at a middling confidence may be a question the plan answers.
         clear = _clear_match(kb, question) if question.confidence < SMALL_TALK_CONFIDENCE else None
-        if clear is None:
-            return hand_off()
-        return _quote(kb, clear, question.features, question.text)
+        if clear is not None:
+            return _quote(kb, clear, question.features, question.text)
+        return no_phone_number() if asks_for_phone(question.text) else hand_off()
     referenced = _referenced_entry(kb, question)
     if referenced is not None:
         return _about_entry(kb, question, referenced, context)
@@ -160,7 +163,10 @@ def respond(
             clear = _clear_match(kb, question)
             if clear is not None:
                 return _quote(kb, clear, question.features, question.text)
-        return out_of_scope(kb)
+        return no_phone_number() if asks_for_phone(question.text) else out_of_scope(kb)
+    if name in ("ask_department", "nlu_fallback") and asks_for_phone(question.text):
+        # 人社局电话: the plan names offices, never their numbers.
+        return no_phone_number()
     if name in FOLLOW_UPS:
         return _follow_up(kb, question, context)
     if name == "ask_department":
@@ -194,6 +200,73 @@ def _asks_about_money(kb: KnowledgeBase, question: _Question) -> bool:
 
 def _subsidy_words() -> frozenset[str]:
     return frozenset(w for k in topics().subsidies for w in k["words"])
+
+
+# A request for a phone number or contact (残联电话多少, 有热线吗), not a call someone got
+# (残联打电话来核对信息) or a wish to be called back (给我回个电话: a hand-off).
+_PHONE_ASK = re.compile(
+    r"电话|联系方式|热线|手机号|座机|(?:联系|咨询|办公|服务)号码|号码(?:是)?多少"
+)
+_NOT_PHONE_ASK = re.compile(r"回(?:个)?电话|打(?:个)?电话(?:来|过来|给我)|给我打")
+
+
+def asks_for_phone(text: str) -> bool:
+    """Whether the words ask for a phone number or contact of an office."""
+    said = relevance.simplify(text)
+    return bool(_PHONE_ASK.search(said)) and not _NOT_PHONE_ASK.search(said)
+
+
+# --- amounts --------------------------------------------------------------------------------
+
+# A question for an amount or a number (补多少钱, 标准是多少, 占多少比例); not 多少种 (kinds).
+_AMOUNT_ASK = re.compile(r"多少(?![种项类条])|几块|几元|几百|几千|几万|金额|数额|额度")
+# Money in the question: then only a sum of money in the plan answers it.
+_MONEY_ASK = re.compile(r"钱|元|块|补贴|补助|奖励|资助|工资|费|金额|数额|额度")
+# 补贴标准 asks for an amount; 行业标准 / 标准化 are standards of another kind.
+_STANDARD_ASK = re.compile(r"标准(?!化)")
+_STANDARD_NOT_AMOUNT = re.compile(r"行业标准|服务标准|技术标准|建设标准")
+# Numbers the plan states: a sum of money, or any count, share or limit (50人, 60%, 1500名).
+_MONEY_IN_TEXT = re.compile(r"[0-9０-９]+(?:\.[0-9]+)?\s*万?元")
+_NUMBER_IN_TEXT = re.compile(
+    r"[0-9０-９]+(?:\.[0-9]+)?\s*(?:%|％|万?元|人|名|个|岁|倍|天|小时|户|家|次)"
+)
+_AMOUNT_NOTE_KINDS = ("answer", "more", "detail", "clarify")
+
+
+def asks_for_amount(text: str, intent: str | None = None) -> str | None:
+    """What amount a question asks for: "money" (补多少钱, 补贴标准), "number" for another
+    amount (占多少比例, 多少人), None when it asks for none."""
+    said = relevance.simplify(text)
+    money = bool(_MONEY_ASK.search(said)) or intent == "ask_subsidy"
+    if _AMOUNT_ASK.search(said):
+        return "money" if money else "number"
+    if money and _STANDARD_ASK.search(said) and not _STANDARD_NOT_AMOUNT.search(said):
+        return "money"
+    return None
+
+
+def _with_amount_note(kb: KnowledgeBase, question: _Question, answer: Answer) -> Answer:
+    """Say plainly when the amount asked for is not in the plan text cited (no guessing)."""
+    if answer.kind not in _AMOUNT_NOTE_KINDS or question.text.strip().startswith("/"):
+        return answer
+    asked = asks_for_amount(question.text, question.intent)
+    if asked is None:
+        return answer
+    keys = answer.keys
+    if answer.kind == "clarify":
+        keys = [_doc_key(kb, str(kind["entry"])) for kind in topics().subsidies]
+    entries = [e for e in (_entry_or_none(kb, k) for k in keys) if e is not None]
+    if not entries or any(e.kind in ("document", "target") for e in entries):
+        return answer
+    pattern = _MONEY_IN_TEXT if asked == "money" else _NUMBER_IN_TEXT
+    if any(pattern.search(e.text) for e in entries):
+        return answer
+    lines = answer.text.split("\n")
+    # Before the period line that closes a quoted answer, else at the end.
+    at = len(lines) - 1 if answer.kind != "clarify" and len(lines) > 1 else len(lines)
+    lines.insert(at, wording.NO_AMOUNT)
+    answer.text = "\n".join(lines)
+    return answer
 
 
 # --- the question -------------------------------------------------------------------------
@@ -436,8 +509,14 @@ def _candidates(kb: KnowledgeBase, question: _Question) -> Answer:
     if clear is not None:
         return _quote(kb, clear, question.features, question.text)
     entries = [kb.entry(k) for k, _ in good[:2]]
+    # Items under one heading share their title (13 and 14): tell them apart by their words.
     buttons = [
-        {"title": f"{wording.readable_ref(e.ref)} {e.title}", "payload": _item_payload(e.key)}
+        {
+            "title": wording.CANDIDATE_TITLE.format(
+                ref=e.ref, snippet=snippet(e, wording.CANDIDATE_SNIPPET_LENGTH, clause=True)
+            ),
+            "payload": _item_payload(e.key),
+        }
         for e in entries
     ]
     return Answer(
@@ -454,6 +533,15 @@ def _candidates(kb: KnowledgeBase, question: _Question) -> Answer:
 
 
 def _follow_up(kb: KnowledgeBase, question: _Question, context: Context) -> Answer:
+    named = _named_entry(kb, question)
+    if named is not None:
+        # A button on one answer (/ask_detail{"entry": …}) asks about that entry, which need
+        # not be the last one answered; the conversation's question stays the same.
+        if question.intent == "ask_detail":
+            return _detail(kb, named, context.last_query)
+        if question.intent == "ask_responsible":
+            return _responsible(named, context.last_query)
+        return _more(kb, context, named)
     entry = _new_topic(kb, question)
     query = question.text if entry is not None else context.last_query
     if entry is None and context.last_keys:
@@ -476,6 +564,15 @@ def _new_topic(kb: KnowledgeBase, question: _Question) -> Entry | None:
     ranked = _rank(kb, question, [], features=words)
     key, _, raw = ranked[0]
     return kb.entry(key) if raw >= MIN_RELEVANCE else None
+
+
+def _named_entry(kb: KnowledgeBase, question: _Question) -> Entry | None:
+    """The entry a button payload names in its `entry` entity, if it exists."""
+    for key in question.entities.get("entry", []):
+        found = _entry_or_none(kb, key)
+        if found is not None:
+            return found
+    return None
 
 
 def _entry_or_none(kb: KnowledgeBase, key: str) -> Entry | None:
@@ -599,13 +696,25 @@ def _department(kb: KnowledgeBase, question: _Question) -> Answer:
     )
 
 
-def snippet(entry: Entry) -> str:
-    """The entry's first sentence, word for word, cut to about 40 characters with …"""
+def snippet(entry: Entry, length: int = wording.SNIPPET_LENGTH, clause: bool = False) -> str:
+    """The entry's first sentence, word for word, cut to `length` characters with …
+
+    With `clause`, the cut falls after the last full clause (at 、，；) that keeps at least
+    half of `length`, so a short label does not end mid-word.
+    """
     sentences = [relevance.strip_department_note(s).strip() for s in entry.sentences]
     first = next((s for s in sentences if s), relevance.strip_department_note(entry.text).strip())
-    if len(first) <= wording.SNIPPET_LENGTH:
+    if len(first) <= length:
         return first
-    return first[: wording.SNIPPET_LENGTH].rstrip("，、；：,;") + wording.ELLIPSIS
+    cut = first[:length]
+    if clause:
+        ends = [i for i, ch in enumerate(first[: length + 1]) if ch in _CLAUSE_ENDS]
+        if ends and ends[-1] >= length // 2:
+            cut = first[: ends[-1]]
+    return cut.rstrip("，、；：,;") + wording.ELLIPSIS
+
+
+_CLAUSE_ENDS = "，、；：,;"
 
 
 def _department_named(kb: KnowledgeBase, question: _Question) -> str | None:
@@ -637,11 +746,7 @@ def _item(kb: KnowledgeBase, question: _Question) -> Answer:
 
 
 def _item_entry(kb: KnowledgeBase, question: _Question) -> Entry | None:
-    for key in question.entities.get("entry", []):
-        found = _entry_or_none(kb, key)
-        if found is not None:
-            return found
-    found = _referenced_entry(kb, question)
+    found = _named_entry(kb, question) or _referenced_entry(kb, question)
     if found is not None:
         return found
     for value in question.entities.get("item_number", []):
@@ -797,7 +902,9 @@ def _document(kb: KnowledgeBase, question: _Question | None = None) -> Answer:
     elif fact == "period" and facts.period:
         first = wording.DOCUMENT_PERIOD.format(**names, period=facts.period)
         first += wording.PERIOD_ENDED
-    text = wording.DOCUMENT.format(
+    # The period is said once: in the fact line when it was asked, else in the record.
+    record = wording.DOCUMENT_WITHOUT_PERIOD if first and fact == "period" else wording.DOCUMENT
+    text = record.format(
         title=facts.title,
         number=facts.number,
         issuer=facts.issuer,
@@ -808,7 +915,7 @@ def _document(kb: KnowledgeBase, question: _Question | None = None) -> Answer:
         text += wording.DOCUMENT_IMPLEMENTS.format(
             implements_title=facts.implements_title, implements=facts.implements
         )
-    if fact != "period":
+    if not (first and fact == "period"):
         text += "\n" + wording.PERIOD_ENDED
     if first:
         text = first + "\n" + text
@@ -873,7 +980,13 @@ def out_of_scope(kb: KnowledgeBase | None = None) -> Answer:
 
 
 def hand_off() -> Answer:
+    """There is no live agent online: say so and point to 12385 / 当地残联 (handoff=true)."""
     return Answer(wording.HANDOFF, kind="handoff", handoff=True, response="utter_handoff")
+
+
+def no_phone_number() -> Answer:
+    """A phone number asked for: the plan names none; point to 12385 / 当地残联, never guess."""
+    return Answer(wording.NO_PHONE, kind="handoff", handoff=True, response="utter_contact")
 
 
 def no_answer() -> Answer:

@@ -45,9 +45,14 @@ DEPARTMENT_LINE = "· {ref}：{snippet}"
 SNIPPET_LENGTH = 40
 ELLIPSIS = "…"
 DEPARTMENT_UNKNOWN = "您想问哪个部门？比如“市人社局负责什么”。"
+# Candidate buttons are told apart by their ref and the start of their first sentence.
+CANDIDATE_TITLE = "{ref} {snippet}"
+CANDIDATE_SNIPPET_LENGTH = 24
 
 # Document facts; the period has ended, newer policy may apply. The fact asked comes first.
 DOCUMENT = "这份文件是《{title}》，文号{number}，由{issuer}于{date}印发，实施期为{period}年。"
+# The same record without the period, when the period was already the fact asked.
+DOCUMENT_WITHOUT_PERIOD = "这份文件是《{title}》，文号{number}，由{issuer}于{date}印发。"
 DOCUMENT_IMPLEMENTS = "它是为落实《{implements_title}》（{implements}）制定的。"
 DOCUMENT_ADDRESSEES = "《{title}》（{number}）主送：{addressees}。"
 DOCUMENT_COPY_TO = "《{title}》（{number}）抄送：{copy_to}。"
@@ -61,6 +66,12 @@ PERIOD_ENDED = (
     f"可以咨询{LOCAL_FEDERATION}或拨打{HOTLINE_NAME}{HOTLINE}。"
 )
 
+# Added when a question asks for an amount or standard that the cited plan text does not state.
+NO_AMOUNT = (
+    "方案没有写具体金额或标准，按有关规定执行，"
+    f"具体可以咨询{LOCAL_FEDERATION}或人社部门，或拨打{HOTLINE_NAME}{HOTLINE}。"
+)
+
 # Targets.
 TARGETS_LEAD = "方案的目标："
 
@@ -72,9 +83,18 @@ OUT_OF_SCOPE = (
 )
 NO_ANSWER = (
     "抱歉，这个问题我在方案里没有找到答案。"
-    f"您可以拨打{HOTLINE_NAME}{HOTLINE}，或者让工作人员来帮您。"
+    f"您可以拨打{HOTLINE_NAME}{HOTLINE}，或者咨询{LOCAL_FEDERATION}。"
 )
-HANDOFF = f"好的，正在为您转接工作人员。如果一时没人回复，您也可以拨打{HOTLINE_NAME}{HOTLINE}。"
+# There is no live agent behind the web chat or WeChat: never promise a transfer.
+HANDOFF = (
+    "网页和微信里没有人工客服在线，我没法为您转接真人。"
+    f"需要人工帮助，请拨打{HOTLINE_NAME}{HOTLINE}，或者联系{LOCAL_FEDERATION}。"
+)
+# The plan names no phone number of any local office: say so, never make one up.
+NO_PHONE = (
+    "方案里没有写残联、人社局等当地部门的电话号码，我不能提供。"
+    f"您可以拨打{HOTLINE_NAME}{HOTLINE}，或者联系{LOCAL_FEDERATION}。"
+)
 KB_UNAVAILABLE = (
     f"抱歉，政策资料暂时打不开，我现在没法回答。请拨打{HOTLINE_NAME}{HOTLINE}，或者稍后再试。"
 )
@@ -91,6 +111,7 @@ RESPONSES = {
     "utter_thanks": THANKS,
     "utter_goodbye": GOODBYE,
     "utter_handoff": HANDOFF,
+    "utter_contact": NO_PHONE,
     "utter_out_of_scope": OUT_OF_SCOPE,
     "utter_no_answer": NO_ANSWER,
     "utter_kb_unavailable": KB_UNAVAILABLE,

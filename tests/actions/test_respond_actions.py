@@ -111,3 +111,31 @@ def test_missing_knowledge_base_hands_off(monkeypatch, tmp_path, make_tracker):
     meta = meta_of(messages)
     assert meta["handoff"] is True and meta["sources"] == [] and slots == {}
     assert wording.HOTLINE in wording.KB_UNAVAILABLE
+
+
+def test_hand_off_promises_no_transfer_and_phone_questions_get_no_number(kb_env, make_tracker):
+    messages, _ = run(ActionHandOff(), make_tracker("转人工", "ask_human", 0.98))
+    assert messages[0]["response"] == "utter_handoff" and meta_of(messages)["handoff"] is True
+    assert "正在为您转接" not in wording.HANDOFF and wording.HOTLINE in wording.HANDOFF
+
+    messages, slots = run(ActionHandOff(), make_tracker("残联电话多少", "ask_human", 0.99))
+    assert messages[0]["response"] == "utter_contact"
+    meta = meta_of(messages)
+    assert meta["handoff"] is True and meta["sources"] == [] and slots == {}
+
+
+def test_detail_button_of_one_entry_answers_that_entry(kb_env, make_tracker):
+    slots = {"last_keys": [f"{DOC}#13"], "last_query": "盲人按摩", "shown_keys": [f"{DOC}#13"]}
+    tracker = make_tracker(
+        '/ask_detail{"entry":"黄政办发〔2022〕60号#14"}',
+        "ask_detail",
+        1.0,
+        [{"entity": "entry", "value": f"{DOC}#14"}],
+        slots=slots,
+    )
+    messages, new_slots = run(ActionAnswerFollowUp(), tracker)
+    meta = meta_of(messages)
+    assert meta["kind"] == "detail" and meta["sources"][0]["key"] == f"{DOC}#14"
+    assert messages[0]["text"].startswith(f"{DOC} 二（八）第14条 原文")
+    assert new_slots["last_keys"] == [f"{DOC}#14"]
+    assert new_slots["shown_keys"] == [f"{DOC}#13", f"{DOC}#14"]

@@ -460,3 +460,135 @@ def test_a_middling_out_of_scope_with_a_clear_question_is_answered(kb):
     assert answer.kind == "answer" and first_key(answer) == "15"
     assert ask(kb, "残疾人按比例就业情况联网认证系统", "out_of_scope", 0.95).kind == "out_of_scope"
     assert ask(kb, "残疾证怎么办", "out_of_scope", 0.6).kind == "out_of_scope"
+
+
+# --- a new user's trial -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["转人工", "我要找真人"])
+def test_a_wish_for_a_person_promises_no_transfer(kb, text):
+    answer = ask(kb, text, "ask_human", 0.98)
+    assert answer.handoff and answer.kind == "handoff" and answer.sources == []
+    assert answer.response == "utter_handoff"
+    # There is no live agent online: no "正在为您转接", but the hotline and 当地残联.
+    assert "正在为您转接" not in answer.text and "没有人工客服" in answer.text
+    assert wording.HOTLINE_NAME + wording.HOTLINE in answer.text
+    assert wording.LOCAL_FEDERATION in answer.text
+
+
+@pytest.mark.parametrize(
+    "text, intent, confidence",
+    [
+        ("残联电话多少", "ask_human", 0.99),
+        ("人社局电话", "ask_human", 0.4),
+        ("人社局电话是多少", "ask_human", 0.55),
+        ("市残联的联系电话", "out_of_scope", 0.9),
+        ("人社局电话", "ask_department", 0.7),
+        ("人社局电话", "nlu_fallback", 0.3),
+    ],
+)
+def test_a_phone_number_asked_for_is_not_in_the_plan(kb, text, intent, confidence):
+    answer = ask(kb, text, intent, confidence, [{"entity": "department", "value": "市人社局"}])
+    assert answer.handoff and answer.sources == [] and answer.response == "utter_contact"
+    assert answer.text == wording.NO_PHONE
+    assert "方案里没有写" in answer.text and "电话号码" in answer.text
+    # The only number said is the national hotline: no local number is ever made up.
+    assert re.findall(r"\d+", answer.text) == [wording.HOTLINE]
+    assert wording.LOCAL_FEDERATION in answer.text
+
+
+def test_a_call_from_the_federation_is_still_a_plan_question(kb):
+    answer = ask(kb, "残联的人打电话来核对我的基础信息，这是做什么的", "ask_human", 0.5)
+    assert answer.kind == "answer" and first_key(answer) == "16"
+    assert ask(kb, "能不能让工作人员给我回个电话", "ask_human", 0.9).response == "utter_handoff"
+
+
+@pytest.mark.parametrize(
+    "text, intent, confidence, expected",
+    [
+        ("公益岗 补贴多少钱", "ask_subsidy", 0.97, "7"),
+        ("公益岗 补贴多少钱", "ask_public_welfare_post", 0.9, "7"),
+        ("培训有生活费补贴吗，补多少钱", "ask_training", 0.96, "21"),
+        ("培训补贴标准是什么", "ask_training", 0.9, "21"),
+    ],
+)
+def test_an_amount_the_plan_does_not_state_is_said_plainly(kb, text, intent, confidence, expected):
+    answer = ask(kb, text, intent, confidence)
+    assert answer.kind == "answer" and first_key(answer) == expected
+    lines = answer.text.splitlines()
+    assert lines.count(wording.NO_AMOUNT) == 1
+    # After the quote, its basis and departments; the period line still closes the answer.
+    assert lines.index(wording.NO_AMOUNT) == len(lines) - 2
+    assert wording.HOTLINE in wording.NO_AMOUNT and wording.LOCAL_FEDERATION in wording.NO_AMOUNT
+
+
+def test_a_generic_amount_question_is_clarified_with_the_same_plain_line(kb):
+    answer = ask(kb, "标准是多少", "ask_subsidy", 0.51)
+    assert answer.kind == "clarify" and answer.sources == []
+    assert wording.NO_AMOUNT in answer.text.splitlines()
+    assert wording.NO_AMOUNT not in ask(kb, "有多少种补贴", "ask_subsidy").text
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("残联自己的干部里面残疾人要占多少比例", "ask_public_sector"),
+        ("残疾人卖烟的间距标准是按百分之多少算的", "ask_tobacco_permit"),
+        ("农村残疾人就业目标多少人", "ask_targets"),
+        ("三年一共要新增多少残疾人就业", "ask_targets"),
+        ("盲人保健按摩店有没有行业标准", "ask_blind_massage"),
+        ("文号是多少", "ask_document"),
+        ("公益性岗位补贴", "ask_subsidy"),
+    ],
+)
+def test_no_amount_line_when_the_plan_states_the_number_or_none_is_asked(kb, text, intent):
+    answer = ask(kb, text, intent)
+    assert answer.sources and wording.NO_AMOUNT not in answer.text
+
+
+def test_candidate_buttons_are_told_apart_by_their_words(kb):
+    answer = ask(kb, "盲人按摩", "ask_training", 0.2)
+    titles = [b["title"] for b in answer.buttons]
+    assert len(set(titles)) == len(titles) == 2
+    by_key = {b["payload"].split('"entry":"')[1].rstrip('"}'): b["title"] for b in answer.buttons}
+    assert by_key[f"{DOC}#13"] == "二（八）13 组织盲人参加盲人医疗按摩人员考试、资格审核…"
+    assert by_key[f"{DOC}#14"] == "二（八）14 推动盲人保健按摩行业标准化建设…"
+    for key, title in by_key.items():
+        entry = kb.entry(key)
+        ref, _, words = title.partition(" ")
+        assert ref == entry.ref
+        # Verbatim: the start of the item's first sentence, at most 24 characters and …
+        assert words.endswith(wording.ELLIPSIS) and len(words) <= 25
+        assert entry.sentences[0].startswith(words.removesuffix(wording.ELLIPSIS))
+
+
+def test_detail_of_a_named_entry_is_that_entry_not_the_last_answer(kb):
+    context = Context(last_keys=[f"{DOC}#13"], last_query="盲人按摩", shown_keys=[f"{DOC}#13"])
+    payload = '/ask_detail{"entry":"黄政办发〔2022〕60号#14"}'
+    detail = ask(
+        kb, payload, "ask_detail", 1.0, [{"entity": "entry", "value": f"{DOC}#14"}], context
+    )
+    assert detail.kind == "detail" and detail.keys == [f"{DOC}#14"] and first_key(detail) == "14"
+    assert kb.entry(f"{DOC}#14").text.split("[")[0].strip()[:30] in detail.text
+    assert "应培尽培" not in detail.text  # not item 13, the last answer
+    assert detail.query == "盲人按摩"  # the conversation's question carries on
+    # On a first turn too, and an unknown key falls back to the conversation.
+    first = ask(kb, payload, "ask_detail", 1.0, [{"entity": "entry", "value": f"{DOC}#14"}])
+    assert first.kind == "detail" and first_key(first) == "14"
+    unknown = [{"entity": "entry", "value": f"{DOC}#99"}]
+    assert first_key(ask(kb, "/ask_detail", "ask_detail", 1.0, unknown, context)) == "13"
+
+
+def test_the_period_is_said_once(kb):
+    answer = ask(kb, "方案什么时候到期", "ask_document", 0.99)
+    title = kb.document().title
+    assert "2022-2024" in title
+    without_titles = answer.text.replace(title, "").replace(
+        "湖北省促进残疾人就业三年行动实施方案（2022-2024年）", ""
+    )
+    assert without_titles.count("2022-2024") == 1
+    assert answer.text.count(wording.PERIOD_ENDED) == 1
+    assert answer.text.splitlines()[0].endswith(wording.PERIOD_ENDED)
+    # Every other line is the document's own record, without a second period.
+    assert "实施期为" not in answer.text.splitlines()[1]
+    assert "2022年11月28日" in answer.text and first_key(answer) == "document"
