@@ -15,16 +15,35 @@ TOO_LONG_MESSAGE = f"消息太长了，请控制在 {MAX_MESSAGE_CHARS} 个字�
 TOO_LONG_SENDER = f"sender 太长了，最多 {MAX_SENDER_CHARS} 个字符。"
 NOT_TEXT = '请求格式不正确：message 和 sender 必须是文字（字符串），例如 {"message": "盲人按摩考试在哪报名？"}。'
 MALFORMED_BODY = '请求格式不正确，请发送 JSON，例如 {"message": "盲人按摩考试在哪报名？"}。'
+NOT_AN_OBJECT = (
+    "请求格式不正确：请求体要是一个 JSON 对象（Content-Type: application/json），"
+    '例如 {"message": "盲人按摩考试在哪报名？"}。'
+)
+MISSING_MESSAGE = (
+    'message 不能为空：请在 message 里写上您的问题，例如 {"message": "盲人按摩考试在哪报名？"}。'
+)
 ANSWER_ID_HEADER = "X-Answer-Id"
+MISSING_ANSWER_ID = f"answer_id 不能为空：请填 /api/chat 响应头 {ANSWER_ID_HEADER} 的值。"
+BAD_ANSWER_ID = (
+    f"answer_id 不正确：请填 /api/chat 响应头 {ANSWER_ID_HEADER} 的值（文字，最多 64 个字符）。"
+)
+BAD_FEEDBACK_VALUE = 'value 只能是 "up"（有帮助）或 "down"（没帮助）。'
 
-# Pydantic's own errors, said in Chinese: (field, error type) -> explanation. Any other
-# error of a request body is a malformed body (bot.errors.validation_detail).
+# Pydantic's own errors, said in Chinese: (field, error type) -> explanation; (field, None)
+# is any other error of that field. A body that is not a JSON object gets NOT_AN_OBJECT, one
+# that cannot be read as JSON at all MALFORMED_BODY (bot.errors.validation_detail).
 FIELD_ERRORS = {
+    ("message", "value_error.missing"): MISSING_MESSAGE,
+    ("message", "type_error.none.not_allowed"): MISSING_MESSAGE,
     ("message", "value_error.any_str.min_length"): EMPTY_MESSAGE,
     ("message", "value_error.any_str.max_length"): TOO_LONG_MESSAGE,
-    ("message", "type_error.str"): NOT_TEXT,
+    ("message", None): NOT_TEXT,
     ("sender", "value_error.any_str.max_length"): TOO_LONG_SENDER,
-    ("sender", "type_error.str"): NOT_TEXT,
+    ("sender", None): NOT_TEXT,
+    ("answer_id", "value_error.missing"): MISSING_ANSWER_ID,
+    ("answer_id", "type_error.none.not_allowed"): MISSING_ANSWER_ID,
+    ("answer_id", None): BAD_ANSWER_ID,
+    ("value", None): BAD_FEEDBACK_VALUE,
 }
 
 
@@ -115,7 +134,8 @@ class ChatResponse(BaseModel):
 class HistoryTurn(BaseModel):
     answer_id: str
     time: str
-    message: str
+    message: str = Field(..., description="用户说的话；点按钮时是按钮上的字")
+    payload: str | None = Field(None, description="点按钮时发出的指令，例如 /ask_responsible")
     replies: list[Reply]
     sources: list[Source]
     handoff: bool

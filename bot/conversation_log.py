@@ -3,6 +3,10 @@
 Only masked text is ever passed in. Senders are stored as an HMAC of the conversation id, so the
 log can group a conversation's turns without holding the raw cookie token, API key or openid.
 The console password lives here too (table `console_credentials`).
+
+A button press is stored as what the user saw: `message` is the button's title (found among the
+buttons of the conversation's previous answer) and `payload` the payload that was sent; for
+typed text `payload` is null.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
+
+from bot.button_titles import button_title
 
 TURNS = "turns"
 CREDENTIALS = "console_credentials"
@@ -92,6 +98,7 @@ class ConversationLog:
                 "channel": str,
                 "sender": str,
                 "message": str,
+                "payload": str,
                 "normalized": str,
                 "replies": str,
                 "reply_text": str,
@@ -108,6 +115,8 @@ class ConversationLog:
             pk="id",
             if_not_exists=True,
         )
+        if "payload" not in db[TURNS].columns_dict:  # a log written before button titles
+            db[TURNS].add_column("payload", str)
         db[TURNS].create_index(["sender", "time"], if_not_exists=True)
         db[TURNS].create_index(["time"], if_not_exists=True)
         db[CREDENTIALS].create(
@@ -129,12 +138,14 @@ class ConversationLog:
     def record(self, turn: Turn) -> str:
         answer_id = turn.answer_id or uuid.uuid4().hex
         intent = turn.intent or {}
+        sender = self.sender_hash(turn.conversation_id)
         row = {
             "id": answer_id,
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             "channel": turn.channel,
-            "sender": self.sender_hash(turn.conversation_id),
+            "sender": sender,
             "message": turn.message,
+            "payload": None,
             "normalized": normalize_question(turn.message),
             "replies": json.dumps(turn.replies, ensure_ascii=False),
             "reply_text": "\n".join(r.get("text", "") for r in turn.replies),
@@ -149,8 +160,31 @@ class ConversationLog:
             "feedback": None,
         }
         with self._lock:
-            self._database()[TURNS].insert(row)
+            db = self._database()
+            title = None
+            if turn.message.startswith("/"):  # a payload: which button of the last answer?
+                title = button_title(turn.message, self._last_answer(db, sender))
+            if title:
+                row.update(
+                    message=title, payload=turn.message, normalized=normalize_question(title)
+                )
+            db[TURNS].insert(row)
         return answer_id
+
+    @staticmethod
+    def _last_answer(db: Database, sender: str) -> dict | None:
+        """The previous answer of a conversation (its replies and sources), for button titles."""
+        row = db.execute(
+            f"select replies, sources from {TURNS} where sender = ? "
+            "order by time desc, rowid desc limit 1",
+            [sender],
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            return {"replies": json.loads(row[0] or "[]"), "sources": json.loads(row[1] or "[]")}
+        except ValueError:
+            return None
 
     def set_feedback(self, conversation_id: str, answer_id: str, value: str) -> bool:
         """Store 👍/👎 for an answer of this conversation; False if it is not one of its answers."""

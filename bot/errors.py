@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from bot.api_models import FIELD_ERRORS, MALFORMED_BODY
+from bot.api_models import FIELD_ERRORS, MALFORMED_BODY, NOT_AN_OBJECT
 from bot.middleware import SECURITY_HEADERS
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
@@ -18,15 +18,24 @@ INTERNAL_ERROR = f"服务出了点问题，请稍后再试，或拨打{HOTLINE_N
 
 
 def validation_detail(exc: RequestValidationError) -> str:
-    """Our own validators speak Chinese (type `value_error`), pydantic's known errors are
-    translated (FIELD_ERRORS); anything else is a malformed body."""
-    for error in exc.errors():
+    """Our own validators speak Chinese (type `value_error`); an error of a field is explained
+    for that field (FIELD_ERRORS), a body that is JSON but not an object says so; only a body
+    that cannot be read as JSON gets the plain "send JSON" explanation."""
+    errors = exc.errors()
+    for error in errors:
         if error.get("type") == "value_error":
             return str(error.get("msg"))
-        loc = error.get("loc") or ()
-        known = FIELD_ERRORS.get((str(loc[-1]) if loc else "", str(error.get("type"))))
-        if known:
-            return known
+        loc = tuple(error.get("loc") or ())
+        if len(loc) == 2 and loc[0] == "body" and isinstance(loc[1], str):
+            kind = str(error.get("type"))
+            known = FIELD_ERRORS.get((loc[1], kind)) or FIELD_ERRORS.get((loc[1], None))
+            if known:
+                return known
+    if any(
+        tuple(e.get("loc") or ()) == ("body",) and e.get("type") == "type_error.dict"
+        for e in errors
+    ):
+        return NOT_AN_OBJECT
     return MALFORMED_BODY
 
 

@@ -2,12 +2,16 @@
 
 ChatService calls `mask` first thing, so Rasa, the conversation log and every log file only ever
 see the masked text. Numbers are recognised with their checksums (ISO 7064 MOD 11-2 for identity
-cards, Luhn for bank cards) so ordinary figures such as 2500人 or 第13条 are left alone.
+cards, Luhn for bank cards) so ordinary figures such as 2500人 or 第13条 are left alone. People
+mistype their own identity numbers, so an 18-character run with a real birth date where an
+identity number has it (characters 7-14) is masked even when its check digit is wrong, like an
+old 15-digit number with a real date.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 
 ID_CARD_MASK = "[身份证号]"
 MOBILE_MASK = "[手机号]"
@@ -40,10 +44,34 @@ def id18_valid(number: str) -> bool:
     return _ID_CHECK[total % 11] == number[17]
 
 
+def _real_date(year: int, month: int, day: int) -> bool:
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        return False
+    return born <= date.today()
+
+
+def id18_plausible(number: str) -> bool:
+    """17 digits and a digit or X, with a real birth date (1900 on) at characters 7-14: an
+    identity number, perhaps mistyped, whatever its check digit says."""
+    number = number.upper()
+    if (
+        len(number) != 18
+        or not number[:17].isdigit()
+        or not (number[17].isdigit() or number[17] == "X")
+    ):
+        return False
+    year, month, day = int(number[6:10]), int(number[10:12]), int(number[12:14])
+    return year >= 1900 and _real_date(year, month, day)
+
+
 def id15_plausible(number: str) -> bool:
-    """Old 15-digit identity numbers carry no check digit; require a real month and day."""
-    month, day = int(number[8:10]), int(number[10:12])
-    return 1 <= month <= 12 and 1 <= day <= 31
+    """Old 15-digit identity numbers (birth date 19YYMMDD at characters 7-12) carry no check
+    digit; require a real date."""
+    if len(number) != 15 or not number.isdigit():
+        return False
+    return _real_date(1900 + int(number[6:8]), int(number[8:10]), int(number[10:12]))
 
 
 def luhn_valid(number: str) -> bool:
@@ -61,13 +89,15 @@ def kind_of(digits: str) -> str | None:
     if len(digits) == 18 and id18_valid(digits):
         return ID_CARD_MASK
     if not digits.isdigit():
-        return None
+        return ID_CARD_MASK if id18_plausible(digits) else None
     if len(digits) == 15 and id15_plausible(digits):
         return ID_CARD_MASK
     if _MOBILE.fullmatch(digits):
         return MOBILE_MASK
     if 13 <= len(digits) <= 19 and luhn_valid(digits):
         return BANK_CARD_MASK
+    if id18_plausible(digits):  # a mistyped identity number (a valid card is masked above)
+        return ID_CARD_MASK
     return None
 
 

@@ -4,12 +4,21 @@ SQLite's FTS tokenizers do not split Chinese, so the build indexes jieba-segment
 space-joined columns (after lexicon normalisation) and queries are segmented the same way.
 Ranking is FTS5 bm25 (title weighted over body over departments) scaled by how many of the
 query's words an entry covers, so an entry matching every word beats one repeating one word.
+
+A caller's own words often match only words found nearly everywhere (我儿子聋人找工作 -> 听力残疾,
+就业): the strict search then finds nothing. `LooseIndex` is the fallback for those (the console
+asks for it; answering does not): it scans the entries' normalised text for the query's words,
+the dictionary words inside them, related plan words from the lexicon and, for words the
+lexicon does not know, their character pairs, ranked bm25-style. It still answers nothing when
+the question names nothing of the domain (今天天气怎么样, asdfgh).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
+from collections.abc import Iterable
 
 INDEX_TABLE = "entry_index"
 FTS_TABLE = f"{INDEX_TABLE}_fts"
@@ -33,6 +42,18 @@ _STOPWORD_TEXT = """
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _WORD_RE = re.compile(r"\w", re.UNICODE)
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_DEPARTMENT_NOTE = re.compile(r"[\[［【]责任部门[:：].*?[\]］】]")
+
+# Loose matching: weight of each kind of feature of the query.
+LOOSE_WORD = 1.0
+LOOSE_RELATED = 0.8
+LOOSE_SUBWORD = 0.6
+LOOSE_PAIR = 0.4
+# A feature found in at most this share of the entries says something on its own.
+LOOSE_RARE_SHARE = 1 / 3
+# bm25 constants of the loose scan.
+_K1, _B = 1.2, 0.75
 
 
 def _lexicon():
@@ -157,3 +178,97 @@ def _covered(term: str, words: set[str]) -> float:
     if not parts:
         return 0.0
     return 0.8 * sum(1 for p in parts if p in words) / len(parts)
+
+
+# -- the loose fallback ----------------------------------------------------------------------
+
+
+def loose_features(query: str) -> tuple[dict[str, float], set[str]]:
+    """(feature -> weight, domain words) of a question for the loose scan.
+
+    Features: the query's words, the dictionary words inside them, the plan words the lexicon
+    relates to them, and the character pairs of words the lexicon does not know (a phrase
+    jieba split differently from the plan). Domain words are the query's words that the
+    lexicon names as a concept with an entity label (听力残疾, 盲人, 市人社局 …).
+    """
+    lex = _lexicon()
+    known = set(lex.words())
+    features: dict[str, float] = {}
+    domain: set[str] = set()
+    for term in query_terms(query):
+        if len(term) < 2:
+            continue
+        features[term] = LOOSE_WORD
+        if lex.label_of(term):
+            domain.add(term)
+        for word in lex.related.get(term, ()):
+            features.setdefault(word, LOOSE_RELATED)
+        for part in subwords(term):
+            if part not in STOPWORDS:
+                features.setdefault(part, LOOSE_SUBWORD)
+        if term not in known and len(term) > 2:
+            for run in _HAN_RUN.findall(term):
+                for i in range(len(run) - 1):
+                    pair = run[i : i + 2]
+                    if pair not in STOPWORDS:
+                        features.setdefault(pair, LOOSE_PAIR)
+    return features, domain
+
+
+class LooseIndex:
+    """The entries' normalised text (title, body without the department note, departments),
+    scanned for the loose fallback. The knowledge base is small (a few dozen entries)."""
+
+    def __init__(self, entries: Iterable[tuple[str, str, str]]) -> None:
+        """`entries`: (key, kind, text) with text = title, body and department names."""
+        lex = _lexicon()
+        self.kinds: dict[str, str] = {}
+        self.texts: dict[str, str] = {}
+        for key, kind, text in entries:
+            self.kinds[key] = kind
+            self.texts[key] = lex.normalize(_DEPARTMENT_NOTE.sub("", text))
+        self._average = sum(map(len, self.texts.values())) / max(1, len(self.texts))
+        self._df: dict[str, int] = {}
+
+    def df(self, feature: str) -> int:
+        if feature not in self._df:
+            self._df[feature] = sum(1 for text in self.texts.values() if feature in text)
+        return self._df[feature]
+
+    def search(
+        self,
+        query: str,
+        limit: int = 5,
+        kinds: list[str] | None = None,
+        keys: list[str] | None = None,
+    ) -> list[tuple[str, float]]:
+        """(key, score) pairs, best first; [] when the question names nothing of the domain."""
+        if limit <= 0 or kinds == [] or keys == []:
+            return []
+        features, domain = loose_features(query)
+        n = len(self.texts)
+        matched = {f: w for f, w in features.items() if self.df(f)}
+        rare = any(self.df(f) <= LOOSE_RARE_SHARE * n for f in matched)
+        if not matched or not (domain or rare):
+            return []
+        allowed = [
+            key
+            for key in self.texts
+            if (kinds is None or self.kinds[key] in kinds) and (keys is None or key in keys)
+        ]
+        scored = []
+        for position, key in enumerate(allowed):
+            text = self.texts[key]
+            norm = _K1 * (1 - _B + _B * len(text) / self._average)
+            score = 0.0
+            for feature, weight in matched.items():
+                tf = text.count(feature)
+                if tf:
+                    df = self.df(feature)
+                    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                    score += weight * idf * tf * (_K1 + 1) / (tf + norm)
+            score *= KIND_WEIGHTS.get(self.kinds[key], 1.0)
+            if score > 0:
+                scored.append((score, position, key))
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        return [(key, round(score, 6)) for score, _, key in scored[:limit]]

@@ -60,6 +60,7 @@ class Entry:
 class Hit:
     entry: Entry
     score: float  # higher is better; a hit always has score > 0
+    loose: bool = False  # found by the loose fallback, not by the full-text search
 
     def source(self) -> dict:
         return self.entry.source()
@@ -116,6 +117,7 @@ class KnowledgeBase:
         self._entries = self._load_entries()
         self._departments, self._aliases = self._load_departments()
         self._structure = self._load_structure()
+        self._loose_index = None
 
     # -- entries -------------------------------------------------------------------------
     def entry(self, key: str) -> Entry:
@@ -147,18 +149,31 @@ class KnowledgeBase:
         limit: int = 5,
         kinds: Iterable[str] | None = None,
         keys: Iterable[str] | None = None,
+        fallback: bool = False,
     ) -> list[Hit]:
+        """Full-text search; with `fallback`, a question the full-text search finds nothing for
+        gets the best candidates of a looser scan (`Hit.loose`), for callers' own words."""
         from knowledge.search import search_index
 
+        kinds = list(kinds) if kinds is not None else None
+        keys = list(keys) if keys is not None else None
         with self._lock:
-            ranked = search_index(
-                self._conn,
-                query,
-                limit=limit,
-                kinds=list(kinds) if kinds is not None else None,
-                keys=list(keys) if keys is not None else None,
-            )
-        return [Hit(self._entries[key], score) for key, score in ranked]
+            ranked = search_index(self._conn, query, limit=limit, kinds=kinds, keys=keys)
+        if ranked or not fallback:
+            return [Hit(self._entries[key], score) for key, score in ranked]
+        loose = self._loose().search(query, limit=limit, kinds=kinds, keys=keys)
+        return [Hit(self._entries[key], score, loose=True) for key, score in loose]
+
+    def _loose(self):
+        from knowledge.search import LooseIndex
+
+        with self._lock:
+            if self._loose_index is None:
+                self._loose_index = LooseIndex(
+                    (e.key, e.kind, "。".join([e.title, e.text, "、".join(e.departments)]))
+                    for e in self._entries.values()
+                )
+            return self._loose_index
 
     # -- departments ---------------------------------------------------------------------
     def department(self, name_or_alias: str) -> Department:

@@ -141,6 +141,7 @@ class FakeEntry:
 class FakeHit:
     entry: FakeEntry
     score: float
+    loose: bool = False
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ class FakeKnowledgeBase:
             raise LookupError(number)
         return FakeDocument(DOC, "黄石市促进残疾人就业三年行动实施方案（2022-2024年）")
 
-    def search(self, query, limit=5, kinds=None, keys=None):
+    def search(self, query, limit=5, kinds=None, keys=None, fallback=False):
         hits = []
         for entry in self._entries.values():
             score = sum(1 for ch in set(query) if ch in entry.title + entry.text)

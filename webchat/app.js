@@ -166,13 +166,15 @@
     return null;
   }
 
+  // "查看原文" asks for the entry's full text (ask_detail with an entry); the gateway
+  // (bot/button_titles.py) builds the same payload and title to log the press as the user saw it.
   function detailPayload(source) {
     var key = entryKey(source);
-    return key ? '/ask_item' + JSON.stringify({ entry: key }) : null;
+    return key ? '/ask_detail' + JSON.stringify({ entry: key }) : null;
   }
 
   function detailTitle(source) {
-    return '详细说说' + (source.ref ? '：' + source.ref : '');
+    return '查看原文' + (source.ref ? '：' + source.ref : '');
   }
 
   function sourcesBlock(sources) {
@@ -367,7 +369,8 @@
 
   /* ---------- history ---------- */
 
-  // A button payload ("/ask_more", "/ask_item{...}") is shown as the title it had.
+  // The gateway returns a button press as its title (with the payload beside it); for older
+  // turns, a button payload ("/ask_more", "/ask_item{...}") is shown as the title it had.
   function shownText(message, previous) {
     if (!previous || message.charAt(0) !== '/') { return message; }
     var replies = Array.isArray(previous.replies) ? previous.replies : [];

@@ -10,6 +10,7 @@ COLUMNS = [
     ("channel", "渠道"),
     ("sender", "对话（哈希）"),
     ("message", "问题"),
+    ("payload", "按钮指令"),
     ("reply_text", "回答"),
     ("intent", "意图"),
     ("confidence", "置信度"),

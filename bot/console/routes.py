@@ -176,10 +176,18 @@ def entry_view(kb, entry) -> dict:
 def search_page(request: Request, q: str = "") -> HTMLResponse:
     query = mask(q.strip())[:200]
     kb, problem = knowledge(request)
-    results = []
+    hits = []
     if kb is not None and query:
-        results = [entry_view(kb, hit.entry) for hit in kb.search(query, limit=SEARCH_LIMIT)]
-    return render(request, "console/search.html", q=query, results=results, problem=problem)
+        # A caller's own words: when the full-text search finds nothing, the closest entries.
+        hits = kb.search(query, limit=SEARCH_LIMIT, fallback=True)
+    return render(
+        request,
+        "console/search.html",
+        q=query,
+        results=[entry_view(kb, hit.entry) for hit in hits],
+        loose=bool(hits) and all(getattr(hit, "loose", False) for hit in hits),
+        problem=problem,
+    )
 
 
 @router.get("/browse")

@@ -14,6 +14,9 @@ MORE_HINT = "回复 更多 查看全文"
 MAX_CHARS = 600
 MAX_BYTES = 1900
 MAX_SOURCES_SHOWN = 3
+# Answers that list several entries (what a department does, candidates to choose from): the
+# departments of the entries listed are not the answer's, so they get no 负责部门 line.
+LISTING_KINDS = frozenset({"department", "candidates"})
 
 
 @dataclass(frozen=True)
@@ -48,13 +51,15 @@ def phone_answer(chat_reply) -> PhoneAnswer:
                 choices.append(Choice(title=str(title), payload=str(payload)))
     body = "\n\n".join(texts)
     blocks = [body] if body else []
-    blocks += _source_lines(_get(chat_reply, "sources", None) or [], already=body)
+    blocks += _source_lines(
+        _get(chat_reply, "sources", None) or [], already=body, kind=_get(chat_reply, "kind")
+    )
     if choices:
         blocks.append(numbered(choices))
     return PhoneAnswer(text="\n\n".join(blocks), choices=choices)
 
 
-def _source_lines(sources: list, already: str) -> list[str]:
+def _source_lines(sources: list, already: str, kind: str | None = None) -> list[str]:
     lines: list[str] = []
     shown = sources[:MAX_SOURCES_SHOWN]
     if shown and "依据" not in already:
@@ -64,11 +69,11 @@ def _source_lines(sources: list, already: str) -> list[str]:
             for s in shown
         ]
         lines.append("依据：" + "；".join(r.strip() for r in refs))
-    departments: list[str] = []
-    for source in shown:
-        for name in _get(source, "departments", None) or []:
-            if name not in departments:
-                departments.append(name)
+    # Only an answer citing one entry gets that entry's departments, and only when its text
+    # has no 负责部门 line of its own: under "市人社局管什么" the departments of the items it
+    # lists would read as if they were 人社局's duties.
+    single = len(sources) == 1 and kind not in LISTING_KINDS
+    departments = list(dict.fromkeys(_get(sources[0], "departments", None) or [])) if single else []
     if departments and "负责部门" not in already:
         lines.append("负责部门：" + "、".join(departments))
     return ["\n".join(lines)] if lines else []

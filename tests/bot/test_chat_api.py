@@ -7,7 +7,17 @@ import time
 
 import pytest
 
-from bot.api_models import EMPTY_MESSAGE, NOT_TEXT, TOO_LONG_MESSAGE
+from bot.api_models import (
+    BAD_ANSWER_ID,
+    BAD_FEEDBACK_VALUE,
+    EMPTY_MESSAGE,
+    MALFORMED_BODY,
+    MISSING_ANSWER_ID,
+    MISSING_MESSAGE,
+    NOT_AN_OBJECT,
+    NOT_TEXT,
+    TOO_LONG_MESSAGE,
+)
 from bot.chat_service import UNAVAILABLE_TEXT
 from bot.middleware import CONTENT_SECURITY_POLICY
 from bot.settings import Settings
@@ -121,25 +131,64 @@ def test_fallback_turns_are_logged_as_unanswered(make_client, fake_rasa):
         ({"json": {"message": "\u3000\t"}}, EMPTY_MESSAGE),
         ({"json": {"message": "问" * 501}}, TOO_LONG_MESSAGE),
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, "格式"),
-        ({"json": {"sender": "x"}}, "格式"),
+        ({"json": {"sender": "x"}}, MISSING_MESSAGE),
+        ({"json": {}}, MISSING_MESSAGE),
         ({"json": {"message": ["a"]}}, NOT_TEXT),
         ({"json": {"message": 123}}, NOT_TEXT),
         ({"json": {"message": 1.5}}, NOT_TEXT),
         ({"json": {"message": True}}, NOT_TEXT),
-        ({"json": {"message": None}}, "格式"),
+        ({"json": {"message": None}}, MISSING_MESSAGE),
+        ({"json": {"message": {"text": "你好"}}}, NOT_TEXT),
         ({"json": {"sender": 42, "message": "你好"}}, NOT_TEXT),
         ({"json": {"sender": False, "message": "你好"}}, NOT_TEXT),
         ({"json": {"sender": "k" * 129, "message": "你好"}}, "128"),
-        ({"json": ["message"]}, "格式"),
+        ({"json": ["message"]}, NOT_AN_OBJECT),
+        ({"json": "盲人按摩"}, NOT_AN_OBJECT),
         ({"content": b"", "headers": {"content-type": "application/json"}}, "格式"),
     ],
 )
 def test_bad_requests_get_422_in_chinese(client, kwargs, expected):
+    """Each field's own problem is named; only a body that is not JSON is asked to be JSON."""
     response = client.post("/api/chat", **kwargs)
     assert response.status_code == 422
     detail = response.json()["detail"]
     assert isinstance(detail, str) and CJK.search(detail) and expected in detail
     assert client.app.state.conversation_log.turns() == []
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"json": {"sender": "t1"}},
+        {"json": {"message": None}},
+        {"json": {"message": 5}},
+        {"json": ["message"]},
+    ],
+)
+def test_only_unreadable_bodies_are_asked_for_json(client, kwargs):
+    """The trial: {"sender": "t1"} was told to send JSON although it was JSON."""
+    detail = client.post("/api/chat", **kwargs).json()["detail"]
+    assert detail != MALFORMED_BODY and "请发送 JSON" not in detail
+    unreadable = client.post(
+        "/api/chat", content=b'{"message": ', headers={"content-type": "application/json"}
+    )
+    assert unreadable.json()["detail"] == MALFORMED_BODY
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ({"value": "up"}, MISSING_ANSWER_ID),
+        ({"answer_id": 7, "value": "up"}, BAD_ANSWER_ID),
+        ({"answer_id": "x" * 65, "value": "up"}, BAD_ANSWER_ID),
+        ({"answer_id": "abc", "value": "meh"}, BAD_FEEDBACK_VALUE),
+        ({"answer_id": "abc"}, BAD_FEEDBACK_VALUE),
+    ],
+)
+def test_feedback_field_errors_name_the_field(client, body, expected):
+    response = client.post("/api/feedback", json=body)
+    assert response.status_code == 422
+    assert response.json()["detail"] == expected
 
 
 def test_message_is_trimmed_before_the_length_check(make_client, fake_rasa):
@@ -245,6 +294,18 @@ def test_feedback_on_own_answer(client):
     assert (
         client.post("/api/feedback", json={"answer_id": "nope", "value": "up"}).status_code == 404
     )
+
+
+def test_history_shows_a_button_press_as_its_title(client):
+    client.post("/api/chat", json={"message": "盲人按摩考试"})
+    client.post("/api/chat", json={"message": "/ask_responsible"})
+    client.post("/api/chat", json={"message": '/ask_detail{"entry":"黄政办发〔2022〕60号#13"}'})
+    turns = client.get("/api/history").json()["turns"]
+    assert [(t["message"], t["payload"]) for t in turns] == [
+        ("盲人按摩考试", None),
+        ("找谁办", "/ask_responsible"),
+        ("查看原文：二（八）13", '/ask_detail{"entry":"黄政办发〔2022〕60号#13"}'),
+    ]
 
 
 def test_history_without_cookie_is_empty(client):

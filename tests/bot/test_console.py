@@ -11,9 +11,10 @@ from fastapi.routing import APIRoute
 from itsdangerous import URLSafeTimedSerializer
 
 from bot.console.passwords import WeakPassword, set_password, verify_password
+from bot.console.phone_text import spoken_ref
 from bot.console.session import SESSION_COOKIE
 from tests.bot.conftest import CONSOLE_PASSWORD, sign_in
-from tests.fakes import DOC, FakeDocument, FakeKnowledgeBase
+from tests.fakes import DOC, FakeDocument, FakeEntry, FakeHit, FakeKnowledgeBase
 
 PUBLIC = {"/console/login"}
 
@@ -193,8 +194,47 @@ def test_copy_text_takes_the_plan_title_from_the_knowledge_base(signed_in):
 
     signed_in.app.state.open_knowledge = Renamed
     page = signed_in.get("/console", params={"q": "盲人按摩考试"}).text
-    assert f"根据《另一个标题的方案》（{DOC}）第二（八）13条" in page
+    assert f"根据《另一个标题的方案》（{DOC}）二（八）第13条" in page
     assert "根据《黄石市促进残疾人就业三年行动实施方案" not in page
+
+
+def test_copy_text_reads_aloud_naturally(signed_in):
+    """The trial: "第二（二）2条" is awkward to read out; "二（二）第2条" and "三（二）" are not."""
+    page = signed_in.get("/console/browse").text
+    assert (
+        "（黄政办发〔2022〕60号）二（二）第2条（积极开展国有企业带头安排残疾人就业行动）：" in page
+    )
+    assert "（黄政办发〔2022〕60号）三（二）（加强经费保障）：" in page
+    assert "第二（" not in page and "第三（" not in page and "”部分" not in page
+
+
+@pytest.mark.parametrize(
+    "kind, ref, spoken",
+    [
+        ("item", "二（八）13", "二（八）第13条"),
+        ("item", "二（十）21", "二（十）第21条"),
+        ("safeguard", "三（二）", "三（二）"),
+        ("target", "一", "第一部分"),
+        ("target", "二（六）8", "二（六）第8条"),
+        ("document", "通知", "“通知”部分"),
+    ],
+)
+def test_spoken_ref(kind, ref, spoken):
+    entry = FakeEntry("k", kind, DOC, None, ref, "标题", "正文", [])
+    assert spoken_ref(entry) == spoken
+
+
+def test_search_says_when_it_shows_only_the_closest_entries(signed_in):
+    class Loose(FakeKnowledgeBase):
+        def search(self, query, limit=5, kinds=None, keys=None, fallback=False):
+            hits = super().search(query, limit, kinds, keys)
+            return [FakeHit(h.entry, h.score, loose=True) for h in hits] if fallback else []
+
+    signed_in.app.state.open_knowledge = Loose
+    page = signed_in.get("/console", params={"q": "盲人"}).text
+    assert "意思最接近" in page and "盲人医疗按摩" in page
+    signed_in.app.state.open_knowledge = FakeKnowledgeBase  # full-text hits: no such note
+    assert "意思最接近" not in signed_in.get("/console", params={"q": "盲人"}).text
 
 
 def test_browse_by_part_and_action(signed_in):
@@ -246,6 +286,29 @@ def test_log_shows_answers_and_filters(signed_in):
     api_only = signed_in.get("/console/log", params={"channel": "api"}).text
     assert "盲人按摩考试" in api_only and "网页上问的" not in api_only
     assert "没有符合条件的对话" in signed_in.get("/console/log", params={"filter": "handoff"}).text
+
+
+DETAIL_13 = '/ask_detail{"entry":"黄政办发〔2022〕60号#13"}'
+
+
+def test_log_and_csv_show_button_presses_as_the_buttons_the_user_saw(signed_in):
+    """The trial: the log and CSV showed `/ask_responsible` and `/ask_item{…}` payloads."""
+    _chat(signed_in, "a", "盲人按摩考试")  # offers 找谁办 (/ask_responsible) and cites 二（八）13
+    _chat(signed_in, "a", "/ask_responsible")
+    _chat(signed_in, "a", DETAIL_13)  # the web page's 查看原文 button under the source
+    _chat(signed_in, "b", '/ask_item{"entry":"黄政办发〔2022〕60号#21"}')  # offered nowhere
+    page = signed_in.get("/console/log").text
+    cells = re.findall(r"<tr[^>]*>\s*<td>[^<]*</td>\s*<td>(.*?)</td>", page, re.DOTALL)
+    assert any(c.startswith("找谁办<br>") and "/ask_responsible" in c for c in cells), cells
+    assert any(c.startswith("查看原文：二（八）13<br>") for c in cells), cells
+    assert any(c.startswith("/ask_item{") for c in cells), cells  # not offered: shown as sent
+    rows = list(csv.reader(io.StringIO(signed_in.get("/console/log.csv").text.lstrip("\ufeff"))))
+    assert rows[0][3:5] == ["问题", "按钮指令"]
+    shown = {r[3]: r[4] for r in rows[1:]}
+    assert shown["找谁办"] == "/ask_responsible"
+    assert shown["查看原文：二（八）13"] == DETAIL_13
+    assert shown["盲人按摩考试"] == ""
+    assert "/ask_responsible" not in shown
 
 
 def test_unanswered_page_groups_and_counts(signed_in, fake_rasa):

@@ -34,7 +34,22 @@ def test_search_puts_item_13_first(real_console):
     page = real_console.get("/console", params={"q": "看不见的人想考按摩证"}).text
     titles = card_titles(page)
     assert titles and titles[0].startswith("二（八）13")
-    assert "市卫健委" in page and "第二（八）13条" in page
+    assert "市卫健委" in page and "二（八）第13条" in page
+    assert "意思最接近" not in page  # a full-text match, not the fallback
+
+
+@pytest.mark.parametrize("words", ["我儿子聋人找工作", "智力残疾 上班"])
+def test_search_finds_candidates_for_a_callers_own_words(real_console, words):
+    """The trial: these found nothing in the console while the chat answered them."""
+    page = real_console.get("/console", params={"q": words}).text
+    assert "没有找到相关条目" not in page
+    assert card_titles(page) and "意思最接近" in page
+
+
+@pytest.mark.parametrize("words", ["今天天气怎么样", "asdfgh"])
+def test_search_still_finds_nothing_for_what_is_not_in_the_plan(real_console, words):
+    page = real_console.get("/console", params={"q": words}).text
+    assert "没有找到相关条目" in page and not card_titles(page)
 
 
 def test_browse_lists_every_item_in_order(real_console):

@@ -171,3 +171,37 @@ def test_locked_log_database_delays_neither_answers_nor_health(make_settings, fa
     # Once the lock is gone, logging carries on.
     assert after.status_code == 200 and "x-answer-id" in after.headers
     assert [t["message"] for t in app.state.conversation_log.turns()] == ["还有别的吗", "你好"]
+
+
+def test_a_log_written_before_button_titles_gets_the_payload_column(tmp_path):
+    path = tmp_path / "old.db"
+    old = ConversationLog(path, "secret")
+    old.record(turn("以前问的"))
+    old.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("alter table turns drop column payload")
+    log = ConversationLog(path, "secret")
+    log.record(turn("盲人按摩"))
+    assert [(r["message"], r["payload"]) for r in log.turns()] == [
+        ("盲人按摩", None),
+        ("以前问的", None),
+    ]
+
+
+def test_button_title_of_the_previous_answer_only(tmp_path):
+    log = ConversationLog(tmp_path / "c.db", "secret")
+    offered = turn("盲人按摩")
+    offered.replies = [
+        {"text": "答复", "buttons": [{"title": "找谁办", "payload": "/ask_responsible"}]}
+    ]
+    log.record(offered)
+    log.record(turn("/ask_responsible"))
+    log.record(turn("/ask_responsible"))  # the previous answer offered no such button
+    log.record(turn("/ask_responsible", conversation="api:other"))
+    messages = sorted((r["message"], r["payload"] or "") for r in log.turns())
+    assert messages == [
+        ("/ask_responsible", ""),
+        ("/ask_responsible", ""),
+        ("找谁办", "/ask_responsible"),
+        ("盲人按摩", ""),
+    ]

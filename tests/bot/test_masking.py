@@ -11,6 +11,7 @@ from tests.bot.sample_numbers import MOBILE, identity_number, luhn_number
 
 ID = identity_number()
 CARD = luhn_number()
+BAD_CHECK = f"{ID[:17]}{'0' if ID[17] != '0' else '1'}"  # wrong check digit, real birth date
 
 
 def spaced(number: str, groups: list[int]) -> str:
@@ -55,6 +56,12 @@ def test_test_numbers_are_valid():
         ("手机 138--1234--5678", MOBILE_MASK, "1234--5678"),
         ("电话 13812345678 2500人", MOBILE_MASK, "13812345678"),
         (f"card{CARD}", BANK_CARD_MASK, CARD),
+        # Mistyped identity numbers (wrong check digit) with a real birth date are still masked.
+        ("我身份证420202198001011234手机13912345678", ID_CARD_MASK, "420202198001011234"),
+        (f"身份证{BAD_CHECK}", ID_CARD_MASK, BAD_CHECK),
+        ("身份证 420202 19800101 123X", ID_CARD_MASK, "19800101"),
+        ("身份证42020219800229123x", ID_CARD_MASK, "19800229"),  # 1980 was a leap year
+        ("老身份证420202800101123号", ID_CARD_MASK, "420202800101123"),
     ],
 )
 def test_numbers_are_masked(text, placeholder, secret):
@@ -76,7 +83,12 @@ def test_numbers_are_masked(text, placeholder, secret):
         "拨打12385",
         "0714-1234567",
         "编号 12345678901234567",  # 17 digits: no kind of number we mask
-        f"{ID[:17]}{'0' if ID[17] != '0' else '1'}",  # wrong check digit: not an identity number
+        "编号 123456789012345678",  # 18 digits, no birth date at 7-14
+        "420202199013011234",  # month 13: not a birth date
+        "420202198102291234",  # 1981-02-29 does not exist
+        "420202189912311234",  # born before 1900
+        "420202209912311234",  # born in the future
+        "老编号 420202801301123",  # 15 digits, month 13
         f"{CARD[:-1]}{(int(CARD[-1]) + 1) % 10}",  # fails Luhn
     ],
 )
@@ -106,3 +118,21 @@ def test_masked_before_rasa_log_and_log_lines(make_client, fake_rasa, caplog):
     everything = stored.decode("utf-8", "replace") + caplog.text + response.text
     for secret in (ID, spaced_id, MOBILE, CARD):
         assert secret not in everything
+
+
+def test_mistyped_identity_number_is_kept_out_of_log_and_csv(signed_in):
+    """The new-user trial: an ID with a wrong check digit was stored in full."""
+    secret, phone = "420202198001011234", "13912345678"
+    assert not id18_valid(secret)
+    signed_in.post("/api/chat", json={"message": f"我身份证{secret}手机{phone}"})
+    [turn] = signed_in.app.state.conversation_log.turns()
+    assert turn["message"] == f"我身份证{ID_CARD_MASK}手机{MOBILE_MASK}"
+    csv_text = signed_in.get("/console/log.csv").text
+    log_page = signed_in.get("/console/log").text
+    db_path = signed_in.app.state.settings.conversation_db
+    stored = b"".join(
+        p.read_bytes() for p in (db_path, db_path.with_name(db_path.name + "-wal")) if p.exists()
+    )
+    for shown in (csv_text, log_page, stored.decode("utf-8", "replace")):
+        assert secret not in shown and phone not in shown
+    assert ID_CARD_MASK in csv_text

@@ -326,6 +326,40 @@ async def test_long_answer_is_split_and_more_gives_the_next_part():
     assert len(chat.calls) == 1  # 更多 never goes to Rasa
 
 
+DEPARTMENT_SOURCES = [
+    {
+        "document": "黄政办发〔2022〕60号",
+        "item": n,
+        "ref": f"二（{n}）{n}",
+        "kind": "item",
+        "title": f"第{n}项行动",
+        "departments": ["市委组织部", "市委编办", f"部门{n}", "市烟草专卖局", "市工商联"],
+        "key": f"黄政办发〔2022〕60号#{n}",
+    }
+    for n in range(1, 21)
+]
+DEPARTMENT_LISTING = "市人社局在方案中负责（或参与）以下20项：\n" + "\n".join(
+    f"· 二（{n}）第{n}条：" + "将残疾人就业纳入各级公共就业服务机构服务范围。" * 2
+    for n in range(1, 21)
+)
+
+
+async def test_department_answer_and_its_more_parts_name_no_other_departments():
+    """The trial: 市人社局管什么, then 更多, ended with 负责部门：…市委组织部、市委编办…"""
+    chat = FakeChatService(
+        reply_for=lambda text: answer(
+            DEPARTMENT_LISTING, sources=DEPARTMENT_SOURCES, kind="department"
+        )
+    )
+    async with client(make_app(chat)) as http:
+        parts = [await say(http, "市人社局管什么")]
+        while parts[-1].endswith(MORE_HINT):
+            parts.append(await say(http, "更多"))
+    assert len(parts) >= 2
+    shown = "".join(parts)
+    assert "负责部门" not in shown and "市委组织部" not in shown and "市工商联" not in shown
+
+
 # -- answers that come too late -----------------------------------------------------------------
 
 

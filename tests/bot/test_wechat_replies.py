@@ -121,13 +121,50 @@ def test_phone_answer_has_text_basis_departments_and_numbered_choices():
         "依据：黄政办发〔2022〕60号 二（八）13「积极开展盲人按摩就业促进行动」；黄政办发〔2022〕60号 二（八）14「x」"
         in lines
     )
-    assert "负责部门：市残联、市人社局、市卫健委、市医保局" in lines
+    # Two entries cited: their departments together would not be this answer's (see below).
+    assert not any(line.startswith("负责部门") for line in lines)
     assert lines[-2:] == ["回复 1：详细说说", "回复 2：找谁办"]
     assert phone.choices == [
         Choice("详细说说", "/ask_detail"),
         Choice("找谁办", "/ask_responsible"),
     ]
     assert "<" not in phone.text and "/ask" not in phone.text
+
+
+def source(item: int, departments: list[str]) -> dict:
+    return {
+        "document": "黄政办发〔2022〕60号",
+        "item": item,
+        "ref": f"二（八）{item}",
+        "kind": "item",
+        "title": "积极开展盲人按摩就业促进行动",
+        "departments": departments,
+        "key": f"黄政办发〔2022〕60号#{item}",
+    }
+
+
+def test_a_single_cited_answer_gets_its_departments():
+    phone = phone_answer(answer("盲人可以参加考试。", sources=[source(13, ["市残联", "市卫健委"])]))
+    assert "负责部门：市残联、市卫健委" in phone.text.splitlines()
+
+
+def test_a_department_answer_gets_no_departments_line():
+    """The trial: 市人社局管什么 then 更多 ended with the departments of every item listed."""
+    listing = "市人社局在方案中负责（或参与）以下2项：\n· 二（二）第2条：……\n· 二（八）第13条：……"
+    many = [source(2, ["市委组织部", "市烟草专卖局"]), source(13, ["市人社局", "市工商联"])]
+    for reply in (
+        answer(listing, sources=many, kind="department"),
+        answer(listing, sources=many[:1], kind="department"),  # one item, still a listing
+        answer(listing, sources=many),  # several entries, whatever the kind
+    ):
+        text = phone_answer(reply).text
+        assert "负责部门" not in text and "市烟草专卖局" not in text
+
+
+def test_an_answer_with_its_own_departments_line_gets_no_second_one():
+    own = "根据方案，……\n负责部门：市残联、市卫健委"
+    phone = phone_answer(answer(own, sources=[source(13, ["市残联", "市卫健委"])]))
+    assert phone.text.count("负责部门") == 1
 
 
 def test_phone_answer_without_sources_or_buttons_is_just_the_text():

@@ -1,7 +1,8 @@
 """Real-browser tests: headless Debian Chromium driven by Playwright's sync API.
 
-The gateway (bot.app.create_app) runs in a thread on a free port in 18100-18199 with a
-throwaway conversation database, talking to a fake Rasa. `bash tests/browser/install.sh`
+The gateway (bot.app.create_app) runs in a thread on a free port in 18100-18199 (set
+BROWSER_TEST_PORT_BASE to move the range) with a throwaway conversation database, talking to a
+fake Rasa. `bash tests/browser/install.sh`
 (`make browser-deps`) installs Chromium and axe-core.
 
 Set BROWSER_TEST_BASE_URL to run the page tests against a gateway that is already running.
@@ -40,7 +41,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PORTS = range(18100, 18200)
+# Overridable (BROWSER_TEST_PORT_BASE), so people sharing a machine keep to their own ports.
+PORT_BASE = int(os.environ.get("BROWSER_TEST_PORT_BASE", "18100"))
+PORTS = range(PORT_BASE, PORT_BASE + 100)
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # A same-origin path the tests route to axe-core: the page's CSP (script-src 'self') forbids
 # inline scripts, so axe is added as <script src> from this path, keeping the CSP in force.
@@ -64,7 +67,7 @@ def free_port() -> int:
             except OSError:
                 continue
             return port
-    raise RuntimeError("no free port in 18100-18199")
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 # --------------------------------------------------------------------------------------
@@ -85,13 +88,33 @@ MASSAGE_TEXT = (
     "由市残联、市人社局、市卫健委负责。\n想报名可以先问当地残联。"
 )
 DETAIL_TEXT = "第13条全文：组织盲人参加盲人医疗按摩人员考试、资格审核、继续教育和职称评审等。"
+SOURCE_FUNDS = {
+    "document": "黄政办发〔2022〕60号",
+    "item": None,
+    "ref": "三（二）",
+    "kind": "safeguard",
+    "title": "加强经费保障",
+    "departments": ["市财政局"],
+    "key": "黄政办发〔2022〕60号#三（二）",
+}
+FUNDS_TEXT = "三（二）全文：统筹用好残疾人就业保障金，加强经费保障。"
 SCRIPT_REPLY = "知识库里的字：<script>alert('kb')</script><img src=x onerror=alert(2)>"
 
 
 def canned_answer(message: str) -> tuple[str, list[dict], list[dict], bool, str]:
     """(text, buttons, sources, handoff, kind) for a message."""
-    if message.startswith("/ask_item"):
+    if message.startswith("/ask_detail{") and "三（二）" in message:
+        return FUNDS_TEXT, [], [SOURCE_FUNDS], False, "detail"
+    if message.startswith(("/ask_item", "/ask_detail{")):
         return DETAIL_TEXT, [], [SOURCE_13], False, "detail"
+    if "经费" in message:
+        return (
+            "方案要求统筹用好残疾人就业保障金。",
+            [{"title": "详细说说", "payload": "/ask_detail"}],
+            [SOURCE_FUNDS],
+            False,
+            "answer",
+        )
     if message == "/ask_responsible":
         return "这件事由市残联、市人社局、市卫健委负责。", [], [SOURCE_13], False, "departments"
     if "人工" in message:

@@ -14,6 +14,7 @@ PAGES = [
     ("departments", "/console/departments", "市残联"),
     ("department", "/console/departments?name=市残联", "市残联"),
     ("log", "/console/log", "盲人按摩考试怎么报名"),
+    ("log with a button press", "/console/log", "（点了按钮，指令 /ask_responsible）"),
     ("unanswered", "/console/unanswered", "onerror"),
 ]
 
@@ -23,6 +24,8 @@ def signed_in_page(page, base_url, axe, chat):
     # Something in the log and one unanswered question, so those pages have rows.
     page.goto("/")
     chat(page, "盲人按摩考试怎么报名")
+    page.get_by_role("button", name="找谁办").click()  # logged as its title, payload beside it
+    page.wait_for_function("() => document.querySelectorAll('#log .msg-bot').length === 2")
     chat(page, "<img src=x onerror=alert(1)>")
 
     page.goto("/console/login")

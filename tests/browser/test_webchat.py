@@ -67,7 +67,7 @@ def test_keyboard_alone_question_answer_and_source(page):
     assert "积极开展盲人按摩就业促进行动" in sources.inner_text()
     assert "负责部门：各县（市、区）人民政府、市残联、市人社局、市卫健委" in sources.inner_text()
     # The full item is one step away.
-    assert bot.get_by_role("button", name="详细说说：二（八）13").is_visible()
+    assert bot.get_by_role("button", name="查看原文：二（八）13").is_visible()
     assert page.locator("#log-empty").is_hidden()
 
     # The focus ring on the input is visible (a real outline, not colour alone).
@@ -318,14 +318,40 @@ def test_detail_button_and_topic_buttons(page):
     page.get_by_role("button", name="盲人按摩").click()
     page.wait_for_selector("#log .msg-bot")
     with page.expect_request("**/api/chat") as asked:
-        page.get_by_role("button", name="详细说说：二（八）13").click()
-    # The API's sources carry no key: the page builds it from the document and item number.
+        page.get_by_role("button", name="查看原文：二（八）13").click()
+    # The API's sources carry no key: the page builds it from the document and item number,
+    # and asks for the entry's full text (not the first sentence quoted in a payload).
     assert json.loads(asked.value.post_data) == {
-        "message": '/ask_item{"entry":"黄政办发〔2022〕60号#13"}'
+        "message": '/ask_detail{"entry":"黄政办发〔2022〕60号#13"}'
     }
     page.wait_for_function("() => document.querySelectorAll('#log .msg-bot').length === 2")
-    assert page.locator("#log .msg-user .msg-text").last.inner_text() == "详细说说：二（八）13"
+    assert page.locator("#log .msg-user .msg-text").last.inner_text() == "查看原文：二（八）13"
     assert "第13条全文" in page.locator("#log .msg-bot").last.inner_text()
+    assert_clean(page)
+
+
+def test_view_original_of_a_safeguard_is_not_confused_with_the_reply_button(page, chat):
+    """The trial: the 依据 button was labelled like the reply button 详细说说 and quoted only
+    the item's first sentence."""
+    open_chat(page)
+    bot = chat(page, "经费保障怎么落实")
+    detail = bot.get_by_role("button", name="查看原文：三（二）", exact=True)
+    assert detail.count() == 1 and detail.is_visible()
+    assert bot.locator(".sources").get_by_role("button").all_inner_texts() == ["查看原文：三（二）"]
+    assert bot.get_by_role("button", name="详细说说", exact=True).count() == 1  # the reply button
+    assert bot.locator("button", has_text="详细说说：").count() == 0
+    with page.expect_request("**/api/chat") as asked:
+        detail.click()
+    assert json.loads(asked.value.post_data) == {
+        "message": '/ask_detail{"entry":"黄政办发〔2022〕60号#三（二）"}'
+    }
+    page.wait_for_function("() => document.querySelectorAll('#log .msg-bot').length === 2")
+    assert "三（二）全文" in page.locator("#log .msg-bot").last.inner_text()
+    # After a reload the press is shown as the button the user saw (the gateway logs the title).
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('#log .msg-bot').length === 2")
+    users = page.locator("#log .msg-user .msg-text").all_inner_texts()
+    assert users == ["经费保障怎么落实", "查看原文：三（二）"]
     assert_clean(page)
 
 

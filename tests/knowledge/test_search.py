@@ -47,6 +47,43 @@ def test_nothing_fits(kb):
     assert kb.search("，。？") == []
 
 
+@pytest.mark.parametrize("words", ["我儿子聋人找工作", "智力残疾 上班", "我家孩子是聾人，想上班"])
+def test_fallback_finds_candidates_for_a_callers_own_words(kb, words):
+    """Words found nearly everywhere (就业, 残疾) beside a kind of disability the plan never names:
+    the full-text search finds nothing, the fallback offers the closest entries."""
+    assert kb.search(words) == []  # answering keeps the strict search
+    hits = kb.search(words, fallback=True)
+    assert 1 <= len(hits) <= 5 and all(h.loose and h.score > 0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert {h.entry.kind for h in hits} <= {"item", "safeguard", "target"}
+    # 找工作 / 上班 mean 就业: the entries about employment services come first.
+    assert hits[0].entry.key in {f"{PLAN}#{n}" for n in (6, 7, 15, 16, 17, 18, 19)}, [
+        h.entry.ref for h in hits
+    ]
+
+
+@pytest.mark.parametrize(
+    "words", ["今天天气怎么样", "asdfgh", "", "，。？", "你好", "残疾证怎么办", "12345"]
+)
+def test_fallback_still_finds_nothing_for_what_is_not_in_the_plan(kb, words):
+    assert kb.search(words, fallback=True) == []
+
+
+def test_fallback_is_not_used_when_the_search_finds_something(kb):
+    hits = kb.search("盲人按摩考试", fallback=True)
+    assert hits[0].entry.item == 13 and not any(h.loose for h in hits)
+
+
+def test_fallback_keeps_limit_kinds_and_keys(kb):
+    assert len(kb.search("我儿子聋人找工作", limit=2, fallback=True)) == 2
+    keys = [f"{PLAN}#20", f"{PLAN}#22"]
+    assert {h.entry.key for h in kb.search("智力残疾 上班", keys=keys, fallback=True)} <= set(keys)
+    kinds = {h.entry.kind for h in kb.search("智力残疾 上班", kinds=["safeguard"], fallback=True)}
+    assert kinds <= {"safeguard"}
+    assert kb.search("智力残疾 上班", kinds=[], fallback=True) == []
+    assert kb.search("智力残疾 上班", limit=0, fallback=True) == []
+
+
 def test_limit_kinds_and_keys(kb):
     assert len(kb.search("残疾人就业培训", limit=3)) == 3
     assert {h.entry.kind for h in kb.search("培训", limit=30, kinds=["safeguard"])} == {"safeguard"}

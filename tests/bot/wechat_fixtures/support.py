@@ -32,13 +32,17 @@ def fixture_xml(name: str) -> str:
 
 
 def answer(
-    text: str, buttons: list[dict] | None = None, sources: list[dict] | None = None
+    text: str,
+    buttons: list[dict] | None = None,
+    sources: list[dict] | None = None,
+    kind: str | None = None,
 ) -> ChatReply:
     return ChatReply(
         sender="x",
         replies=[{"text": text, "buttons": buttons or []}],
         sources=sources or [],
         intent={"name": "ask_blind_massage", "confidence": 0.95},
+        kind=kind,
     )
 
 
