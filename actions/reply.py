@@ -6,6 +6,7 @@ The action modules only name themselves; this module is the thin glue between ra
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -78,12 +79,14 @@ def slot_events(tracker: Tracker, answer: Answer) -> list[dict[str, Any]]:
 class RespondingAction:
     """Mixin for every action: one answer from knowledge.answering per user turn.
 
-    Not an Action itself, so rasa_sdk does not try to register it.
+    Not an Action itself, so rasa_sdk does not try to register it. The answer (segmentation,
+    full-text search, the first load of the knowledge base) is worked out in a thread, so the
+    action server's one event loop keeps serving other actions and /health meanwhile.
     """
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        answer, intent = answer_turn(tracker)
+        answer, intent = await asyncio.to_thread(answer_turn, tracker)
         utter(dispatcher, answer, intent)
         return slot_events(tracker, answer)

@@ -21,6 +21,8 @@ from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 WEBCHAT_DIR = REPO_ROOT / "webchat"
 CONSOLE_STATIC_DIR = Path(__file__).resolve().parent / "static"
+# How long shutdown waits for the WeChat bridge's late deliveries.
+SHUTDOWN_DRAIN_SECONDS = 5.0
 DESCRIPTION = (
     "助残就业政策助手的接口：解答《黄石市促进残疾人就业三年行动实施方案（2022-2024年）》"
     f"（黄政办发〔2022〕60号）的问题。助手答不了时会建议拨打{HOTLINE_NAME} {HOTLINE}。"
@@ -36,6 +38,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield
+        # WeChat answers that came too late for their request are still on their way:
+        # let them finish (they need Rasa and the log) before closing those.
+        bridge = getattr(app.state, "wechat_bridge", None)
+        if bridge is not None:
+            await bridge.drain(timeout=SHUTDOWN_DRAIN_SECONDS)
         await rasa.aclose()
         chat_service.close()
         conversation_log.close()

@@ -6,8 +6,6 @@ Conversations are namespaced so a client-chosen key can never reach a cookie con
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import secrets
 
@@ -22,6 +20,7 @@ from bot.api_models import (
     FeedbackResponse,
     HistoryResponse,
 )
+from bot.ids import PUBLIC_HANDLE, keyed_digest
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 COOKIE_NAME = "conversation"
@@ -50,8 +49,8 @@ def set_conversation_cookie(request: Request, response: Response, token: str) ->
 
 def public_handle(request: Request, conversation_id: str) -> str:
     """What the API shows as `sender` for a cookie conversation: not the token, not usable as a key."""
-    secret = request.app.state.settings.secret_key.encode()
-    return "web-" + hmac.new(secret, conversation_id.encode(), hashlib.sha256).hexdigest()[:12]
+    secret = request.app.state.settings.secret_key
+    return "web-" + keyed_digest(secret, PUBLIC_HANDLE, conversation_id, length=12)
 
 
 CHAT_DESCRIPTION = (

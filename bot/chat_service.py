@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bot.conversation_log import ConversationLog, Turn
+from bot.ids import RASA_SENDER, keyed_digest
 from bot.masking import mask
 from bot.rasa_client import RasaClient, RasaUnavailable
 from knowledge.wording import HOTLINE, HOTLINE_NAME
@@ -78,9 +77,7 @@ class ChatService:
 
     def rasa_sender(self, conversation_id: str) -> str:
         """Rasa's tracker key: derived from, but never equal to, the raw conversation id."""
-        return hmac.new(
-            self._secret_key.encode(), b"rasa:" + conversation_id.encode(), hashlib.sha256
-        ).hexdigest()[:32]
+        return keyed_digest(self._secret_key, RASA_SENDER, conversation_id)
 
     async def reply(
         self, *, conversation_id: str, channel: str, text: str, sender: str | None = None

@@ -11,8 +11,6 @@ typed text `payload` is null.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import sqlite3
 import threading
@@ -26,6 +24,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.button_titles import button_title
+from bot.ids import LOG_SENDER, keyed_digest
 
 TURNS = "turns"
 CREDENTIALS = "console_credentials"
@@ -34,13 +33,22 @@ LOW_CONFIDENCE = 0.6
 # question lies outside the plan. The console groups them so staff see what people miss.
 UNANSWERED_KINDS = ("no_answer", "out_of_scope", "unavailable")
 LOG_FILTERS = ("low", "unanswered", "down", "handoff")
+# Grouped unanswered questions with the latest wording of each; the index on
+# (answered, normalized, time) serves both the grouping and the per-group example.
+UNANSWERED_SQL = (
+    "select normalized, count(*) as count, max(time) as last, "
+    f"(select message from {TURNS} t2 where t2.normalized = t.normalized "
+    " and t2.answered = 0 order by time desc limit 1) as example "
+    f"from {TURNS} t where answered = 0 and normalized != '' "
+    "group by normalized order by count desc, last desc limit ?"
+)
 # How long SQLite waits for another connection's lock before giving up. Short: a busy log
 # costs a log line, never the user's answer (ChatService writes in a thread and moves on).
 BUSY_TIMEOUT_SECONDS = 0.3
 
 
 def hash_sender(secret_key: str, conversation_id: str) -> str:
-    return hmac.new(secret_key.encode(), conversation_id.encode(), hashlib.sha256).hexdigest()[:32]
+    return keyed_digest(secret_key, LOG_SENDER, conversation_id)
 
 
 def normalize_question(text: str) -> str:
@@ -119,6 +127,8 @@ class ConversationLog:
             db[TURNS].add_column("payload", str)
         db[TURNS].create_index(["sender", "time"], if_not_exists=True)
         db[TURNS].create_index(["time"], if_not_exists=True)
+        # UNANSWERED_SQL: created on open, so an older log gets it too.
+        db[TURNS].create_index(["answered", "normalized", "time"], if_not_exists=True)
         db[CREDENTIALS].create(
             {"id": int, "salt": str, "hash": str, "params": str, "updated": str},
             pk="id",
@@ -244,17 +254,7 @@ class ConversationLog:
 
     def unanswered(self, limit: int = 100) -> list[dict[str, Any]]:
         """Questions the assistant could not answer, grouped by normalised text, most frequent first."""
-        return self._query(
-            f"select normalized, count(*) as count, max(time) as last, "
-            f"(select message from {TURNS} t2 where t2.normalized = t.normalized "
-            " and t2.answered = 0 order by time desc limit 1) as example "
-            f"from {TURNS} t where answered = 0 and normalized != '' "
-            "group by normalized order by count desc, last desc limit ?",
-            [limit],
-        )
-
-    def channels(self) -> list[str]:
-        return [r["channel"] for r in self._query(f"select distinct channel from {TURNS}")]
+        return self._query(UNANSWERED_SQL, [limit])
 
     # -- console password --------------------------------------------------------------
     def password_record(self) -> dict | None:

@@ -86,6 +86,14 @@ def write_endpoints(settings: Settings, run_dir: Path) -> Path:
     if ENDPOINTS.is_file():
         config = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8")) or {}
     config["action_endpoint"] = {"url": settings.action_server_url + "/webhook"}
+    # An absolute path: Rasa resolves a relative one against its working directory, and waits
+    # forever for a database whose folder does not exist.
+    settings.rasa_tracker_db.parent.mkdir(parents=True, exist_ok=True)
+    config["tracker_store"] = {
+        "type": "SQL",
+        "dialect": "sqlite",
+        "db": str(settings.rasa_tracker_db),
+    }
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / "endpoints.yml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")

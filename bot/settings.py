@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     knowledge_db: Path = Path("build/knowledge.db")
     conversation_db: Path = Path("var/conversations.db")
     log_dir: Path = Path("var/logs")
+    rasa_tracker_db: Path = Path("var/rasa_tracker.db")
     wechat_token: str = ""
     wechat_app_id: str = ""
     wechat_encoding_aes_key: str = ""
@@ -56,7 +57,7 @@ class Settings(BaseSettings):
         # `SECRET_KEY=` copied from .env.example means "not set".
         return value or DEFAULT_SECRET_KEY
 
-    @validator("knowledge_db", "conversation_db", "log_dir")
+    @validator("knowledge_db", "conversation_db", "log_dir", "rasa_tracker_db")
     def _from_repo_root(cls, value: Path) -> Path:
         return value if value.is_absolute() else REPO_ROOT / value
 

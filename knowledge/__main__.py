@@ -58,6 +58,8 @@ def _show(args: argparse.Namespace) -> int:
     print(entry.text)
     if entry.departments:
         print(f"责任部门：{'、'.join(entry.departments)}")
+    if entry.tags:
+        print(f"涉及：{'、'.join(f'{value}（{name}）' for value, name in entry.named_tags())}")
     return 0
 
 

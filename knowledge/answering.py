@@ -393,7 +393,11 @@ def _quote(
     lines.append(_period_line(kb, entry.document))
     return Answer(
         "\n".join(lines),
-        buttons=[wording.BUTTON_DETAIL, wording.BUTTON_RESPONSIBLE, wording.BUTTON_MORE],
+        buttons=[
+            wording.detail_button(entry.key),
+            wording.responsible_button(entry.key),
+            wording.BUTTON_MORE,
+        ],
         sources=[entry.source()],
         kind="answer",
         keys=[entry.key],
@@ -599,7 +603,7 @@ def _responsible(entry: Entry, query: str | None) -> Answer:
         )
     return Answer(
         text,
-        buttons=[wording.BUTTON_DETAIL, wording.BUTTON_MORE],
+        buttons=[wording.detail_button(entry.key), wording.BUTTON_MORE],
         sources=[entry.source()],
         kind="departments",
         keys=[entry.key],
@@ -610,14 +614,14 @@ def _responsible(entry: Entry, query: str | None) -> Answer:
 def _detail(kb: KnowledgeBase, entry: Entry, query: str | None) -> Answer:
     lines = [
         wording.DETAIL_LEAD.format(document=entry.document, ref=wording.readable_ref(entry.ref)),
-        relevance.strip_department_note(entry.text).strip(),
+        entry.text.strip(),
     ]
     if entry.departments:
         lines.append(_departments_line(entry))
     lines.append(_period_line(kb, entry.document))
     return Answer(
         "\n".join(lines),
-        buttons=[wording.BUTTON_RESPONSIBLE, wording.BUTTON_MORE],
+        buttons=[wording.responsible_button(entry.key), wording.BUTTON_MORE],
         sources=[entry.source()],
         kind="detail",
         keys=[entry.key],
@@ -702,8 +706,8 @@ def snippet(entry: Entry, length: int = wording.SNIPPET_LENGTH, clause: bool = F
     With `clause`, the cut falls after the last full clause (at 、，；) that keeps at least
     half of `length`, so a short label does not end mid-word.
     """
-    sentences = [relevance.strip_department_note(s).strip() for s in entry.sentences]
-    first = next((s for s in sentences if s), relevance.strip_department_note(entry.text).strip())
+    sentences = [s.strip() for s in entry.sentences]
+    first = next((s for s in sentences if s), entry.text.strip())
     if len(first) <= length:
         return first
     cut = first[:length]

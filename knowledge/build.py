@@ -108,7 +108,6 @@ def _create_tables(db: Database) -> None:
             "period": str,
             "addressees": str,
             "copy_to": str,
-            "preamble": str,
         },
         pk="number",
     )
@@ -205,7 +204,6 @@ def _write_document(
             "period": doc.period,
             "addressees": _json(doc.addressees),
             "copy_to": _json(doc.copy_to),
-            "preamble": doc.preamble,
         }
     )
     db["parts"].insert_all(

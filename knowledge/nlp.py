@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / "build"
-JIEBA_DIR = BUILD_DIR / "jieba"
 SPACY_DIR = BUILD_DIR / "spacy_zh"
 TOKENIZER_NAME = "hs.lexicon_jieba_tokenizer"  # the entry point name in pyproject.toml
 PIPELINE_NAME = "hs_lexicon"
@@ -197,17 +196,8 @@ def entities(text: str, nlp: Language | None = None) -> list[dict[str, Any]]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    result = build_all()
-    for path in (
-        result.jieba_dictionary,
-        result.spacy_pipeline,
-        result.rasa_synonyms,
-        result.rasa_lookups,
-    ):
-        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
-    return 0
-
-
+# `python -m knowledge.nlp` (named in lexicon.yml) is `python -m knowledge nlp`.
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from knowledge.__main__ import main
+
+    sys.exit(main(["nlp", *sys.argv[1:]]))

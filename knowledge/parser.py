@@ -28,7 +28,6 @@ DUTY_OPEN_RE = re.compile(r"[\[［【]\s*责任部门\s*[：:]")
 DUTY_CLOSE = "]］】"
 # PDF conversion leaves spaces inside Chinese headings ("三年行动 实施方案").
 CJK_GAP_RE = re.compile(r"(?<=[\u4e00-\u9fff）》」”])\s+(?=[\u4e00-\u9fff（《「“])")
-TERMINAL = "。；！？"
 SENTENCE_END = "。；！？"
 OPENERS = {"“": "”", "「": "」", "《": "》", "（": "）", "‘": "’", "『": "』"}
 
@@ -113,7 +112,6 @@ class ParsedDocument:
     period: str | None
     addressees: list[str]
     copy_to: list[str]
-    preamble: str
     parts: list[ParsedPart]
     actions: list[ParsedAction]
     entries: list[ParsedEntry]
@@ -201,7 +199,7 @@ def _iso_date(match: re.Match[str]) -> str:
 
 
 def _ends_sentence(text: str) -> bool:
-    return bool(text) and (text[-1] in TERMINAL or text[-1] in DUTY_CLOSE)
+    return bool(text) and (text[-1] in SENTENCE_END or text[-1] in DUTY_CLOSE)
 
 
 # -- the parser ----------------------------------------------------------------------------
@@ -267,12 +265,10 @@ class _Parser:
                 issuer, date = header[i - 1].text, _iso_date(match)
                 break
         implements = implements_title = None
-        preamble = ""
         for p in header:
             match = IMPLEMENTS_RE.search(p.text)
             if match and not p.heading:
                 implements_title, implements = match.group(1), match.group(2).strip()
-                preamble = p.text
                 break
         period_match = PERIOD_RE.search(title) or PERIOD_RE.search(notice_title)
         period = f"{period_match.group(1)}-{period_match.group(2)}" if period_match else None
@@ -288,7 +284,6 @@ class _Parser:
             "period": period,
             "addressees": addressees,
             "copy_to": copy_to,
-            "preamble": preamble,
         }
 
     def _tail_facts(self, tail: list[Paragraph]) -> tuple[list[str], str, str]:

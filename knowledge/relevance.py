@@ -24,8 +24,8 @@ PAIR_WEIGHT = 0.5
 # the question points at the entries it is responsible for, a little.
 TITLE_BONUS = 0.5
 DEPARTMENT_WEIGHT = 0.5
-# Responsibility lists and boilerplate shared by (nearly) every entry.
-_DEPARTMENT_NOTE = re.compile(r"[\[［【]责任部门[:：].*?[\]］】]")
+# Rarities kept per index: questions bring any number of words the plan never uses.
+IDF_CACHE_SIZE = 4096
 
 
 def normalize(text: str) -> str:
@@ -67,33 +67,23 @@ def features(text: str, ignore: Iterable[str] = ()) -> dict[str, float]:
     return feats
 
 
-def strip_department_note(text: str) -> str:
-    return _DEPARTMENT_NOTE.sub("", text)
-
-
 class _Index:
     """The plan's citable entries, normalised, with feature rarity computed on demand."""
 
     def __init__(self, entries: list[Entry]) -> None:
         self.keys = [e.key for e in entries]
-        self.texts = {
-            e.key: normalize(f"{e.title}。{strip_department_note(e.text)}") for e in entries
-        }
+        self.texts = {e.key: normalize(f"{e.title}。{e.text}") for e in entries}
         self.titles = {e.key: normalize(e.title) for e in entries}
         self.departments = {e.key: "、".join(e.departments) for e in entries}
-        self._idf: dict[str, float] = {}
+        self.idf = lru_cache(maxsize=IDF_CACHE_SIZE)(self._idf)
 
-    def idf(self, feature: str) -> float:
-        if feature not in self._idf:
-            needle = feature.lstrip("~")
-            count = sum(
-                1
-                for key in self.keys
-                if needle in self.texts[key] or needle in self.departments[key]
-            )
-            n = len(self.keys)
-            self._idf[feature] = math.log((n + 1) / (count + 0.5)) if count else 0.0
-        return self._idf[feature]
+    def _idf(self, feature: str) -> float:
+        needle = feature.lstrip("~")
+        count = sum(
+            1 for key in self.keys if needle in self.texts[key] or needle in self.departments[key]
+        )
+        n = len(self.keys)
+        return math.log((n + 1) / (count + 0.5)) if count else 0.0
 
 
 @lru_cache(maxsize=8)
@@ -129,9 +119,9 @@ def best_sentences(
     Keeps the best sentence and those nearly as good; with no overlap at all, the first
     sentence (which states what the item is about).
     """
-    sentences = [s for s in (strip_department_note(s).strip() for s in entry.sentences) if s]
+    sentences = [s for s in (s.strip() for s in entry.sentences) if s]
     if not sentences:
-        return [strip_department_note(entry.text).strip()]
+        return [entry.text.strip()]
     scored = [(sentence_score(kb, query_features, s), i) for i, s in enumerate(sentences)]
     top = max(score for score, _ in scored)
     if top <= 0:

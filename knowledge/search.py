@@ -19,6 +19,7 @@ import math
 import re
 import sqlite3
 from collections.abc import Iterable
+from functools import lru_cache
 
 INDEX_TABLE = "entry_index"
 FTS_TABLE = f"{INDEX_TABLE}_fts"
@@ -43,7 +44,6 @@ _STOPWORD_TEXT = """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _WORD_RE = re.compile(r"\w", re.UNICODE)
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
-_DEPARTMENT_NOTE = re.compile(r"[\[［【]责任部门[:：].*?[\]］】]")
 
 # Loose matching: weight of each kind of feature of the query.
 LOOSE_WORD = 1.0
@@ -54,6 +54,8 @@ LOOSE_PAIR = 0.4
 LOOSE_RARE_SHARE = 1 / 3
 # bm25 constants of the loose scan.
 _K1, _B = 1.2, 0.75
+# Document frequencies kept per index: questions bring any number of words the plan never uses.
+DF_CACHE_SIZE = 4096
 
 
 def _lexicon():
@@ -216,7 +218,7 @@ def loose_features(query: str) -> tuple[dict[str, float], set[str]]:
 
 
 class LooseIndex:
-    """The entries' normalised text (title, body without the department note, departments),
+    """The entries' normalised text (title, body, departments),
     scanned for the loose fallback. The knowledge base is small (a few dozen entries)."""
 
     def __init__(self, entries: Iterable[tuple[str, str, str]]) -> None:
@@ -226,14 +228,12 @@ class LooseIndex:
         self.texts: dict[str, str] = {}
         for key, kind, text in entries:
             self.kinds[key] = kind
-            self.texts[key] = lex.normalize(_DEPARTMENT_NOTE.sub("", text))
+            self.texts[key] = lex.normalize(text)
         self._average = sum(map(len, self.texts.values())) / max(1, len(self.texts))
-        self._df: dict[str, int] = {}
+        self.df = lru_cache(maxsize=DF_CACHE_SIZE)(self._df)
 
-    def df(self, feature: str) -> int:
-        if feature not in self._df:
-            self._df[feature] = sum(1 for text in self.texts.values() if feature in text)
-        return self._df[feature]
+    def _df(self, feature: str) -> int:
+        return sum(1 for text in self.texts.values() if feature in text)
 
     def search(
         self,

@@ -20,8 +20,8 @@ from knowledge.errors import KnowledgeBaseMissing, NotFound
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = REPO_ROOT / "build" / "knowledge.db"
-
-KINDS = ("item", "target", "safeguard", "document")
+# What the build's entity labels (knowledge.lexicon.LABELS) are called for people.
+TAG_NAMES = {"department": "部门", "disability": "残疾类别", "group": "人群", "topic": "主题"}
 
 
 def default_db_path() -> Path:
@@ -42,6 +42,17 @@ class Entry:
     departments: list[str]
     value: int | None = None  # targets only
     origin: str | None = None  # targets: key of the item the figure is quoted from, if any
+    # What the text mentions, as the build tagged it: entity label -> distinct canonical values,
+    # in order of first mention (e.g. {"group": ["盲人"], "topic": ["盲人医疗按摩"]}).
+    tags: dict[str, list[str]] = field(default_factory=dict)
+
+    def named_tags(self) -> list[tuple[str, str]]:
+        """(value, what kind of thing it is) for every tag, e.g. ("盲人", "人群")."""
+        return [
+            (value, TAG_NAMES.get(label, label))
+            for label, values in self.tags.items()
+            for value in values
+        ]
 
     def source(self) -> dict:
         """The citation shape shared by answers, the API and the console (docs/design.md)."""
@@ -234,6 +245,13 @@ class KnowledgeBase:
             "select entry, department from entry_departments order by entry, position"
         ):
             departments.setdefault(r["entry"], []).append(r["department"])
+        tags: dict[str, dict[str, list[str]]] = {}
+        for r in self._rows(
+            "select entry, entity, value from sentence_entities order by entry, n, start, entity"
+        ):
+            values = tags.setdefault(r["entry"], {}).setdefault(r["entity"], [])
+            if r["value"] not in values:
+                values.append(r["value"])
         entries = {}
         for r in self._rows(
             "select e.* from entries e join documents d on d.number = e.document "
@@ -252,6 +270,7 @@ class KnowledgeBase:
                 departments=departments.get(r["origin"] or r["key"], []),
                 value=r["value"],
                 origin=r["origin"],
+                tags=tags.get(r["key"], {}),
             )
         return entries
 
@@ -329,6 +348,9 @@ def _lexicon_department(name: str) -> str | None:
         return None
 
 
+_opening = threading.Lock()
+
+
 @lru_cache(maxsize=8)
 def _open(path: Path) -> KnowledgeBase:
     return KnowledgeBase(path)
@@ -340,7 +362,8 @@ def open_kb(path: str | os.PathLike | None = None) -> KnowledgeBase:
     Raises KnowledgeBaseMissing when it has not been built.
     """
     resolved = Path(path) if path is not None else default_db_path()
-    return _open(resolved.resolve())
+    with _opening:  # threads asking at once share one load
+        return _open(resolved.resolve())
 
 
 open_kb.cache_clear = _open.cache_clear  # type: ignore[attr-defined]

@@ -7,6 +7,8 @@ The small-talk replies are also domain responses (domain.yml); a test keeps both
 
 from __future__ import annotations
 
+import json
+
 HOTLINE = "12385"
 HOTLINE_NAME = "全国残疾人服务热线"
 LOCAL_FEDERATION = "当地残联"
@@ -25,6 +27,20 @@ DEPARTMENT_SEPARATOR = "、"
 BUTTON_DETAIL = {"title": "详细说说", "payload": "/ask_detail"}
 BUTTON_RESPONSIBLE = {"title": "找谁办", "payload": "/ask_responsible"}
 BUTTON_MORE = {"title": "还有别的吗", "payload": "/ask_more"}
+
+
+def _about(intent: str, key: str) -> str:
+    """A payload about one entry, so a button under an older answer still means that answer."""
+    return f"/{intent}" + json.dumps({"entry": key}, ensure_ascii=False, separators=(",", ":"))
+
+
+def detail_button(key: str) -> dict:
+    return {"title": BUTTON_DETAIL["title"], "payload": _about("ask_detail", key)}
+
+
+def responsible_button(key: str) -> dict:
+    return {"title": BUTTON_RESPONSIBLE["title"], "payload": _about("ask_responsible", key)}
+
 
 # Follow-ups.
 RESPONSIBLE_LEAD = "{ref}（{title}）的负责部门："
@@ -118,11 +134,26 @@ RESPONSES = {
 }
 
 
-def readable_ref(ref: str) -> str:
-    """二（八）13 -> 二（八）第13条; refs without an item number stay as they are."""
+# A whole part of the plan, named by its numeral alone ("一" of a target).
+_PART_NUMERALS = frozenset("一二三四五六七八九十")
+
+
+def readable_ref(ref: str, *, kind: str | None = None, aloud: bool = False) -> str:
+    """二（八）13 -> 二（八）第13条; refs without an item number stay as they are.
+
+    `aloud` (the hotline console's text, read out or pasted into a sentence): a part's bare
+    numeral becomes 第一部分, and any other ref without an item number, except a safeguard's
+    (`kind` "safeguard", e.g. 三（二）), is quoted as “通知”部分 so it is heard as a name.
+    """
+    if aloud:
+        ref = ref.strip()
     head, _, tail = ref.rpartition("）")
     if tail.isdigit():
         return f"{head}）第{tail}条"
     if ref.isdigit():
         return f"第{ref}条"
-    return ref
+    if not aloud or not ref or kind == "safeguard":
+        return ref
+    if set(ref) <= _PART_NUMERALS:
+        return f"第{ref}部分"
+    return f"“{ref}”部分"

@@ -59,6 +59,7 @@ def live_stack(tmp_path_factory):
         "ACTION_SERVER_URL": f"http://127.0.0.1:{LIVE_ACTION_PORT}",
         "KNOWLEDGE_DB": str(REPO_ROOT / "build" / "knowledge.db"),
         "CONVERSATION_DB": str(work / "conversations.db"),
+        "RASA_TRACKER_DB": str(work / "rasa_tracker.db"),  # the tracker store the launcher writes
         "LOG_DIR": str(work / "logs"),
         "PYTHONUNBUFFERED": "1",
     }

@@ -17,10 +17,11 @@
   var REQUEST_TIMEOUT_MS = 30000;
   var ANSWER_ID_HEADER = 'X-Answer-Id';
   var HOTLINE = '12385';
-  var NETWORK_ERROR = '网络出了问题，请稍后再试，或拨打12385';
+  var NETWORK_ERROR = '网络出了问题，请稍后再试，或拨打' + HOTLINE;
+  /* The switches; their storage keys are defined once, in prefs.js (window.zhucanPrefs). */
   var PREFS = [
-    { id: 'toggle-large-text', cls: 'large-text', key: 'zhucan.largeText' },
-    { id: 'toggle-high-contrast', cls: 'high-contrast', key: 'zhucan.highContrast' }
+    { id: 'toggle-large-text', cls: 'large-text' },
+    { id: 'toggle-high-contrast', cls: 'high-contrast' }
   ];
 
   var els = {};
@@ -54,17 +55,19 @@
   }
 
   function setupPrefs() {
+    var keys = window.zhucanPrefs || {};
     PREFS.forEach(function (pref) {
       var button = document.getElementById(pref.id);
-      if (!button) { return; }
-      var on = readPref(pref.key);
+      var key = keys[pref.cls];
+      if (!button || !key) { return; }
+      var on = readPref(key);
       document.documentElement.classList.toggle(pref.cls, on);
       button.setAttribute('aria-pressed', on ? 'true' : 'false');
       button.addEventListener('click', function () {
         var next = button.getAttribute('aria-pressed') !== 'true';
         button.setAttribute('aria-pressed', next ? 'true' : 'false');
         document.documentElement.classList.toggle(pref.cls, next);
-        writePref(pref.key, next);
+        writePref(key, next);
       });
     });
   }

@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
-# "二（二）2": the action's reference, then the item's number.
-_NUMBERED_REF = re.compile(r"(?P<where>.*?)(?P<number>\d+)")
-_PART_REF = re.compile(r"[一二三四五六七八九十]+")
+from knowledge.wording import readable_ref
 
 
 def spoken_ref(entry) -> str:
     """Where the entry stands, as read aloud: 二（二）第2条, 三（二）, 第一部分."""
-    ref = (entry.ref or "").strip()
-    numbered = _NUMBERED_REF.fullmatch(ref)
-    if numbered:
-        return f"{numbered['where']}第{numbered['number']}条"
-    if entry.kind == "safeguard" or not ref:
-        return ref
-    if _PART_REF.fullmatch(ref):
-        return f"第{ref}部分"
-    return f"“{ref}”部分"
+    return readable_ref(entry.ref or "", kind=entry.kind, aloud=True)
 
 
 def phone_text(entry, plan_title: str) -> str:

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from bot.console.csv_export import turns_csv
 from bot.console.passwords import has_password, verify_password
@@ -70,7 +71,10 @@ NOT_SIGNED_IN = "请先登录热线工作台。"
 UNSIGNED_HEADERS = {"WWW-Authenticate": 'Session realm="console"'}
 
 
-def login_form(request: Request, next: str | None, status_code: int = 200) -> HTMLResponse:
+def login_form(
+    request: Request, next: str | None, status_code: int = 200, error: str | None = None
+) -> HTMLResponse:
+    """The sign-in form. Reads the password table (SQLite): call it off the event loop."""
     token, signed = new_login_token(request)
     response = render(
         request,
@@ -79,7 +83,7 @@ def login_form(request: Request, next: str | None, status_code: int = 200) -> HT
         login_csrf=token,
         next=safe_next(next),
         no_password=not has_password(request.app.state.conversation_log),
-        error=None,
+        error=error,
     )
     response.set_cookie(LOGIN_COOKIE, signed, httponly=True, samesite="strict", path="/console")
     return response
@@ -92,7 +96,8 @@ async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
     and come back; the CSV export and form posts get a short JSON explanation.
     """
     if request.method == "GET" and not request.url.path.endswith(".csv"):
-        response = login_form(request, exc.next_path, status_code=401)
+        # An async handler: the form reads the password table, so it runs in the threadpool.
+        response = await run_in_threadpool(login_form, request, exc.next_path, 401)
         response.headers.update(UNSIGNED_HEADERS)
         return response
     return JSONResponse({"detail": NOT_SIGNED_IN}, status_code=401, headers=UNSIGNED_HEADERS)
@@ -115,18 +120,7 @@ def login(
     client = request.client.host if request.client else "?"
 
     def again(error: str, status_code: int) -> HTMLResponse:
-        token, signed = new_login_token(request)
-        response = render(
-            request,
-            "console/login.html",
-            status_code=status_code,
-            login_csrf=token,
-            next=safe_next(next),
-            error=error,
-            no_password=not has_password(log),
-        )
-        response.set_cookie(LOGIN_COOKIE, signed, httponly=True, samesite="strict", path="/console")
-        return response
+        return login_form(request, next, status_code=status_code, error=error)
 
     if not csrf_ok(login_token(request), csrf):
         return again("页面已过期，请重新输入密码。", 400)
@@ -185,7 +179,7 @@ def search_page(request: Request, q: str = "") -> HTMLResponse:
         "console/search.html",
         q=query,
         results=[entry_view(kb, hit.entry) for hit in hits],
-        loose=bool(hits) and all(getattr(hit, "loose", False) for hit in hits),
+        loose=bool(hits) and all(hit.loose for hit in hits),
         problem=problem,
     )
 

@@ -6,14 +6,15 @@ numbers of the last choices are handled here, the number becoming the button's p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import unicodedata
 from pathlib import Path
 
+from bot.chat_service import UNAVAILABLE_TEXT
 from bot.wechat.menu import (
     EMPTY_TEXT,
-    HOTLINE,
     MENU_WORDS,
     MORE_WORDS,
     NOTHING_MORE,
@@ -30,17 +31,12 @@ log = logging.getLogger(__name__)
 WELCOME_EVENTS = {"subscribe", "subscribe_scan", "scan"}
 # Voice recognition adds punctuation ("一。"); people type "回复 1" because the menu says so.
 _COMMAND = re.compile(r"^(?:回复|选择?|我选)?\s*(.*?)[\s。.,，!！?？、~～]*$")
-UNAVAILABLE = f"抱歉，现在暂时回答不了，请稍后再试，或拨打全国残疾人服务热线 {HOTLINE}。"
 
 
 def command_word(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).strip()
     match = _COMMAND.match(text)
     return (match.group(1) if match else text).strip().lower()
-
-
-def choice_number(word: str) -> int | None:
-    return parse_number(word)
 
 
 async def answer_message(
@@ -91,7 +87,7 @@ async def _answer_text(
         return Outcome(PhoneAnswer(part or NOTHING_MORE), is_page=True)
     if word in MENU_WORDS:
         return Outcome(topic_menu())
-    number = choice_number(word)
+    number = parse_number(word)
     choice = sessions.choice(conversation_id, number) if number else None
     return await _ask(choice.payload if choice else text, conversation_id, chat_service)
 
@@ -99,7 +95,8 @@ async def _answer_text(
 async def _event(message, conversation_id: str, chat_service, knowledge_db: Path | None) -> Outcome:
     event = (getattr(message, "event", "") or "").lower()
     if event in WELCOME_EVENTS:
-        return Outcome(topic_menu(welcome(knowledge_db)))
+        # The first welcome opens the knowledge base (SQLite): not on the event loop.
+        return Outcome(topic_menu(await asyncio.to_thread(welcome, knowledge_db)))
     if event == "click":
         key = getattr(message, "key", "") or ""
         if key.startswith("/"):  # a menu button configured with an intent payload
@@ -115,6 +112,6 @@ async def _ask(text: str, conversation_id: str, chat_service) -> Outcome:
         )
     except Exception:  # ChatService promises a fallback; a WeChat user must still hear something
         log.exception("chat_service failed for a WeChat message")
-        return Outcome(PhoneAnswer(UNAVAILABLE))
+        return Outcome(PhoneAnswer(UNAVAILABLE_TEXT))
     answer = phone_answer(reply)
-    return Outcome(answer if answer.text.strip() else PhoneAnswer(UNAVAILABLE))
+    return Outcome(answer if answer.text.strip() else PhoneAnswer(UNAVAILABLE_TEXT))

@@ -93,7 +93,21 @@ class WeChatBridge:
             log.warning("late WeChat answer kept for the next message: %s", error)
             self.sessions.keep_pending(conversation_id, Outcome(PhoneAnswer(text), is_page=True))
 
-    async def drain(self) -> None:
-        """Wait for late deliveries still running (tests, shutdown)."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait for the answers still being worked out and the late deliveries they start
+        (tests; the gateway's shutdown, with a timeout). True when all are done; False when
+        `timeout` ran out first, and then what is left is logged, never dropped silently."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            await asyncio.sleep(0)  # let finished answers hand over to late delivery first
+            pending = self.deduper.running() | self._background
+            if not pending:
+                return True
+            left = None if deadline is None else deadline - loop.time()
+            if left is not None and left <= 0:
+                log.warning(
+                    "shutting down with %d WeChat answer(s) not yet delivered", len(pending)
+                )
+                return False
+            await asyncio.wait(pending, timeout=left)

@@ -3,11 +3,10 @@ so tests can swap them)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.ids import WECHAT_USER, keyed_digest
 from bot.settings import Settings
 
 
@@ -54,5 +53,4 @@ class WeChatConfig:
 
     def conversation_id(self, openid: str) -> str:
         """`wechat:<hmac>`: stable per user, and the raw OpenID never reaches the log."""
-        digest = hmac.new(self.secret_key.encode(), openid.encode(), hashlib.sha256).hexdigest()
-        return f"wechat:{digest[:32]}"
+        return f"wechat:{keyed_digest(self.secret_key, WECHAT_USER, openid)}"

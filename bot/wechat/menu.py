@@ -10,22 +10,23 @@ from pathlib import Path
 from bot.wechat.phone_text import Choice, PhoneAnswer, numbered
 from knowledge.errors import KnowledgeError
 from knowledge.store import open_kb
-from knowledge.wording import HOTLINE
+from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 log = logging.getLogger(__name__)
 
-# Payloads are Rasa intent payloads, like the buttons of ordinary answers (docs/design.md).
+# A choice sends a plain question, like the web page's topic buttons: a bare intent payload
+# would carry no words to pick the right sentences of an item with.
 TOPICS = [
-    Choice("有哪些补贴", "/ask_subsidy"),
-    Choice("盲人按摩", "/ask_blind_massage"),
-    Choice("高校残疾人毕业生就业", "/ask_graduate"),
-    Choice("职业技能培训", "/ask_training"),
-    Choice("公益性岗位和就业援助", "/ask_public_welfare_post"),
-    Choice("农村残疾人就业", "/ask_rural"),
-    Choice("辅助性就业（阳光家园、残疾人之家）", "/ask_supported_employment"),
-    Choice("平台、电商等新就业形态", "/ask_platform_jobs"),
-    Choice("烟草零售（卷烟零售点、烟草证）", "/ask_tobacco_permit"),
-    Choice("转人工 / 热线", "/ask_human"),
+    Choice("有哪些补贴", "有哪些补贴？"),
+    Choice("盲人按摩", "盲人按摩就业有什么政策？"),
+    Choice("高校残疾人毕业生就业", "残疾人大学生毕业了怎么找工作？"),
+    Choice("职业技能培训", "残疾人职业技能培训有哪些？"),
+    Choice("公益性岗位和就业援助", "找不到工作的残疾人能安排公益性岗位吗？"),
+    Choice("农村残疾人就业", "农村残疾人怎么就业？"),
+    Choice("辅助性就业（阳光家园、残疾人之家）", "什么是辅助性就业？"),
+    Choice("平台、电商等新就业形态", "残疾人在网上开店、送快递、直播带货有什么扶持？"),
+    Choice("烟草零售（卷烟零售点、烟草证）", "残疾人开烟草零售店、办烟草证有什么照顾？"),
+    Choice("转人工 / 热线", "我要找人工"),
 ]
 
 MENU_WORDS = {"菜单", "目录", "帮助", "主菜单", "0", "menu", "help"}
@@ -59,7 +60,7 @@ def welcome(knowledge_db: Path | None = None) -> str:
 
 
 def topic_menu(intro: str = MENU_INTRO) -> PhoneAnswer:
-    footer = f"随时回复“菜单”回到这里。需要人工帮助请拨打全国残疾人服务热线 {HOTLINE}。"
+    footer = f"随时回复“菜单”回到这里。需要人工帮助请拨打{HOTLINE_NAME} {HOTLINE}。"
     return PhoneAnswer(text=f"{intro}\n{numbered(TOPICS)}\n\n{footer}", choices=list(TOPICS))
 
 
@@ -77,7 +78,7 @@ def cannot_read(kind: str) -> str:
     return (
         f"抱歉，{what}。我能读懂文字，也能听懂普通话语音（请说慢一点、清楚一点）。"
         "请直接说出或输入您的问题，例如“盲人按摩考试怎么报名”，回复“菜单”可以按主题查看。\n"
-        f"也可以拨打全国残疾人服务热线 {HOTLINE}。"
+        f"也可以拨打{HOTLINE_NAME} {HOTLINE}。"
     )
 
 

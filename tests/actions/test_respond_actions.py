@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import reply
 from actions.follow_up import ActionAnswerFollowUp
 from actions.hand_off import ActionFallback, ActionHandOff, ActionOutOfScope
 from actions.policy import ActionAnswerPolicy
 from actions.small_talk import ActionSmallTalk
-from knowledge import wording
+from knowledge import store, wording
+from knowledge.store import open_kb
 
 DOC = "黄政办发〔2022〕60号"
 
@@ -139,3 +142,55 @@ def test_detail_button_of_one_entry_answers_that_entry(kb_env, make_tracker):
     assert messages[0]["text"].startswith(f"{DOC} 二（八）第14条 原文")
     assert new_slots["last_keys"] == [f"{DOC}#14"]
     assert new_slots["shown_keys"] == [f"{DOC}#13", f"{DOC}#14"]
+
+
+def _run_together(*runs):
+    """Run (action, tracker) pairs at once on one event loop, as the action server does."""
+
+    async def together():
+        dispatchers = [CollectingDispatcher() for _ in runs]
+        await asyncio.gather(
+            *(action.run(d, tracker, {}) for d, (action, tracker) in zip(dispatchers, runs))
+        )
+        return [d.messages for d in dispatchers]
+
+    return asyncio.run(together())
+
+
+def test_answers_are_worked_out_off_the_event_loop(kb_env, make_tracker, monkeypatch):
+    # Each answer waits until the other one is being worked out too: that only happens when
+    # neither blocks the event loop (the action server has one).
+    blind = make_tracker("盲人按摩考试在哪报名", "ask_blind_massage")
+    hello = make_tracker("你好", "greet")
+    expected = [run(ActionAnswerPolicy(), blind)[0], run(ActionSmallTalk(), hello)[0]]
+    both_busy = threading.Barrier(2, timeout=10)
+    real_respond = reply.respond
+
+    def respond(**kwargs):
+        both_busy.wait()
+        return real_respond(**kwargs)
+
+    monkeypatch.setattr(reply, "respond", respond)
+    together = _run_together((ActionAnswerPolicy(), blind), (ActionSmallTalk(), hello))
+    assert together == expected
+    assert meta_of(together[0])["sources"][0]["key"] == f"{DOC}#13"
+
+
+def test_concurrent_first_answers_share_one_knowledge_base(kb_env, make_tracker, monkeypatch):
+    opened = []
+
+    class CountedKnowledgeBase(store.KnowledgeBase):
+        def __init__(self, path):
+            opened.append(path)
+            super().__init__(path)
+
+    monkeypatch.setattr(store, "KnowledgeBase", CountedKnowledgeBase)
+    open_kb.cache_clear()  # both runs open it at once
+    questions = [
+        make_tracker("盲人按摩考试在哪报名", "ask_blind_massage"),
+        make_tracker("残疾人大学生就业有什么帮扶", "ask_graduate"),
+    ]
+    together = _run_together(*((ActionAnswerPolicy(), t) for t in questions))
+    assert len(opened) == 1
+    alone = [run(ActionAnswerPolicy(), t)[0] for t in questions]
+    assert together == alone

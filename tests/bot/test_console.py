@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -10,9 +11,9 @@ import pytest
 from fastapi.routing import APIRoute
 from itsdangerous import URLSafeTimedSerializer
 
-from bot.console.passwords import WeakPassword, set_password, verify_password
+from bot.console.passwords import WeakPassword, has_password, set_password, verify_password
 from bot.console.phone_text import spoken_ref
-from bot.console.session import SESSION_COOKIE
+from bot.console.session import SESSION_COOKIE, LoginThrottle
 from tests.bot.conftest import CONSOLE_PASSWORD, sign_in
 from tests.fakes import DOC, FakeDocument, FakeEntry, FakeHit, FakeKnowledgeBase
 
@@ -129,6 +130,38 @@ def test_repeated_failures_are_throttled(console_client):
     for _ in range(5):
         assert sign_in(console_client, "wrong-password").status_code == 401
     assert sign_in(console_client).status_code == 429
+
+
+def test_the_throttle_remembers_only_clients_that_failed_and_only_so_many():
+    throttle = LoginThrottle(limit=2, window=600, max_clients=3)
+    for n in range(1000):
+        assert not throttle.blocked(f"10.0.{n // 256}.{n % 256}")
+    assert len(throttle._failures) == 0, "checking a client must not remember it"
+    for n in range(10):
+        throttle.failed(f"client-{n}")
+    assert len(throttle._failures) == 3
+    throttle.failed("client-9")
+    assert throttle.blocked("client-9") and not throttle.blocked("client-0")
+
+
+def test_the_sign_in_form_for_an_unsigned_page_reads_the_password_off_the_event_loop(
+    console_client, monkeypatch
+):
+    from bot.console import routes
+
+    on_loop = []
+
+    def spy(log):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return has_password(log)
+
+    monkeypatch.setattr(routes, "has_password", spy)
+    assert console_client.get("/console/log", follow_redirects=False).status_code == 401
+    assert on_loop == [False]
 
 
 def test_no_password_means_no_way_in(client):

@@ -10,7 +10,7 @@ import time
 import httpx
 
 from bot.app import create_app
-from bot.conversation_log import ConversationLog, Turn, normalize_question
+from bot.conversation_log import UNANSWERED_SQL, ConversationLog, Turn, normalize_question
 
 
 def turn(
@@ -48,6 +48,24 @@ def test_wal_mode_and_hashed_sender(tmp_path):
     assert cited == "二（八）13" and latency == 12
     other = ConversationLog(tmp_path / "d.db", "secret-two")
     assert other.sender_hash("api:my-private-key") != sender  # keyed by SECRET_KEY
+
+
+def test_unanswered_groups_are_read_through_an_index(tmp_path):
+    log = ConversationLog(tmp_path / "c.db", "s")
+    log.record(turn("残疾证怎么办？", kind="out_of_scope", sources=[]))
+    log.close()
+    conn = sqlite3.connect(tmp_path / "c.db")  # as a log written before the index existed
+    conn.execute("drop index idx_turns_answered_normalized_time")
+    conn.commit()
+    conn.close()
+    for _ in range(2):  # created on open; opening again is harmless
+        log = ConversationLog(tmp_path / "c.db", "s")
+        assert [g["example"] for g in log.unanswered()] == ["残疾证怎么办？"]
+        db = log._database()
+        assert ["answered", "normalized", "time"] in [i.columns for i in db["turns"].indexes]
+        plan = " ".join(row[-1] for row in db.execute("explain query plan " + UNANSWERED_SQL, [9]))
+        assert "SCAN t2" not in plan and "idx_turns_answered_normalized_time" in plan, plan
+        log.close()
 
 
 def test_unanswered_grouped_by_normalised_text_most_frequent_first(tmp_path):

@@ -16,13 +16,19 @@ import uvicorn
 import bot.wechat_sim
 from bot.app import create_app
 from bot.settings import Settings
+from bot.wechat.bridge import WeChatBridge
 from bot.wechat_sim import Try, build_parser, read_reply, report, safe_mode_request
 from bot.wechat_sim import main as sim_main
+from tests.bot.wechat_fixtures.fake_wechat_api import FakeWeChatAPI
 from tests.bot.wechat_fixtures.support import (
     AES_KEY,
     APP_ID,
+    APP_SECRET,
     OPENID,
     TOKEN,
+    FakeChatService,
+    answer,
+    fixture_xml,
     post_plain,
     read_safe_reply,
     text_xml,
@@ -282,3 +288,61 @@ def test_simulator_needs_a_token(sim_settings, capsys):
     with pytest.raises(SystemExit):
         sim_main(["你好"])
     assert "WECHAT_TOKEN" in capsys.readouterr().err
+
+
+# -- shutdown and the event loop ----------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_shutdown_waits_for_a_late_answer_to_be_delivered(make_settings):
+    chat = FakeChatService(delay=0.5, reply_for=lambda text: answer(f"迟到的回答：{text}"))
+    with FakeWeChatAPI(APP_ID, APP_SECRET) as api:
+        settings = make_settings(
+            **WECHAT,
+            wechat_app_id=APP_ID,
+            wechat_app_secret=APP_SECRET,
+            wechat_api_base=api.base_url,
+        )
+        app = create_app(settings)
+        app.state.chat_service = chat
+        app.state.wechat_bridge = WeChatBridge(reply_budget=0.1)
+        async with app.router.lifespan_context(app):
+            async with asgi_client(app) as http:
+                assert (await post_plain(http, text_xml("盲人按摩考试"))).text == "success"
+            assert api.delivered == []  # still being answered when shutdown begins
+        assert [m["text"]["content"] for m in api.delivered] == ["迟到的回答：盲人按摩考试"]
+
+
+@pytest.mark.anyio
+async def test_drain_gives_up_after_its_timeout_and_says_what_is_left(caplog):
+    bridge = WeChatBridge()
+    never = asyncio.ensure_future(asyncio.sleep(30))
+    bridge._background.add(never)
+    try:
+        assert await bridge.drain(timeout=0.1) is False
+    finally:
+        never.cancel()
+    assert "1 WeChat answer(s) not yet delivered" in caplog.text
+
+
+@pytest.mark.anyio
+async def test_the_welcome_opens_the_knowledge_base_off_the_event_loop(
+    fake_rasa, make_settings, monkeypatch
+):
+    from bot.wechat import answering
+
+    on_loop = []
+
+    def spy(knowledge_db):
+        try:
+            asyncio.get_running_loop()
+            on_loop.append(True)
+        except RuntimeError:
+            on_loop.append(False)
+        return "欢迎"
+
+    monkeypatch.setattr(answering, "welcome", spy)
+    app = create_app(make_settings(fake_rasa("normal"), **WECHAT))
+    async with asgi_client(app) as http:
+        reply = read_reply((await post_plain(http, fixture_xml("subscribe.xml"))).text)
+    assert reply.startswith("欢迎") and on_loop == [False]

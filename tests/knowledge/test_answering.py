@@ -65,9 +65,10 @@ def test_blind_massage_example_quotes_the_one_sentence_that_answers(kb):
     assert wording.PERIOD_LINE.format(period="2022-2024") in lines
     assert answer.kind == "answer" and not answer.handoff
     assert answer.keys == [f"{DOC}#13"] and first_key(answer) == "13"
+    # 详细说说 and 找谁办 name their entry, so they still mean this answer when pressed later.
     assert [b["payload"] for b in answer.buttons] == [
-        "/ask_detail",
-        "/ask_responsible",
+        '/ask_detail{"entry":"黄政办发〔2022〕60号#13"}',
+        '/ask_responsible{"entry":"黄政办发〔2022〕60号#13"}',
         "/ask_more",
     ]
 
@@ -592,3 +593,14 @@ def test_the_period_is_said_once(kb):
     # Every other line is the document's own record, without a second period.
     assert "实施期为" not in answer.text.splitlines()[1]
     assert "2022年11月28日" in answer.text and first_key(answer) == "document"
+
+
+def test_buttons_under_an_older_answer_still_mean_that_answer(kb):
+    tobacco = respond("开小卖部卖烟要办什么证", "ask_tobacco_permit", 0.9, [], None, kb=kb)
+    later = Context(last_keys=[f"{DOC}#13"], last_query="盲人按摩考试", shown_keys=[f"{DOC}#13"])
+    detail, responsible = tobacco.buttons[0], tobacco.buttons[1]
+    entry = [{"entity": "entry", "value": f"{DOC}#2"}]
+    who = respond(responsible["payload"], "ask_responsible", 1.0, entry, later, kb=kb)
+    assert first_key(who) == "2" and "市烟草专卖局" in who.text
+    full = respond(detail["payload"], "ask_detail", 1.0, entry, later, kb=kb)
+    assert first_key(full) == "2" and "一站式" in full.text and full.kind == "detail"

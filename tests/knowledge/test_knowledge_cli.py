@@ -110,3 +110,21 @@ def test_nlp_command_builds_the_nlp_files(tmp_path, capsys):
     assert (tmp_path / "build" / "spacy_zh" / "config.cfg").is_file()
     assert (tmp_path / "nlu" / "synonyms.yml").is_file()
     assert "spacy_zh" in capsys.readouterr().out
+
+
+def test_show_command_lists_what_the_entry_mentions(kb_path, capsys):
+    assert main(["show", "--db", str(kb_path), "13"]) == 0
+    out = capsys.readouterr().out
+    assert "涉及：盲人（人群）、盲人医疗按摩（主题）" in out.splitlines()
+
+
+def test_nlp_module_is_the_nlp_command():
+    # lexicon.yml tells editors to run `python -m knowledge.nlp`.
+    result = subprocess.run(
+        [sys.executable, "-m", "knowledge.nlp", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0 and "--nlu-dir" in result.stdout

@@ -112,3 +112,14 @@ def test_query_terms_drop_stopwords_and_punctuation():
 
 def test_fts_query_quotes_every_term():
     assert fts_query(["盲人", 'a"b', "OR"]) == '"盲人" OR "a""b" OR "OR"'
+
+
+def test_rarity_caches_stay_bounded_whatever_people_ask(kb):
+    from knowledge import relevance, search
+
+    index, loose = relevance._index(kb), kb._loose()
+    assert index.idf("盲人") > 0 and loose.df("盲人") > 0
+    for n in range(max(relevance.IDF_CACHE_SIZE, search.DF_CACHE_SIZE) + 100):
+        assert index.idf(f"~没有{n}") == 0.0 and loose.df(f"没有{n}") == 0
+    assert index.idf.cache_info().currsize <= relevance.IDF_CACHE_SIZE
+    assert loose.df.cache_info().currsize <= search.DF_CACHE_SIZE

@@ -156,3 +156,12 @@ def test_default_path_from_environment(monkeypatch, kb_path):
     monkeypatch.setenv("KNOWLEDGE_DB", str(kb_path))
     assert open_kb().path == kb_path.resolve()
     assert open_kb() is open_kb(kb_path)  # cached
+
+
+def test_entries_carry_what_their_text_mentions(kb):
+    blind = kb.item(13)
+    assert blind.tags == {"group": ["盲人"], "topic": ["盲人医疗按摩"]}  # each value once
+    assert blind.named_tags() == [("盲人", "人群"), ("盲人医疗按摩", "主题")]
+    supervision = kb.entry("黄政办发〔2022〕60号#三（四）")
+    assert supervision.tags["department"] == ["各县（市、区）人民政府"]
+    assert kb.entry("黄政办发〔2022〕60号#document").tags == {}
