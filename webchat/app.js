@@ -180,7 +180,9 @@
     return '查看原文' + (source.ref ? '：' + source.ref : '');
   }
 
-  function sourcesBlock(sources) {
+  // `offered`: the payloads of the answer's reply buttons; a "查看原文" that would only repeat
+  // one of them (the 详细说说 of an entry) is left out, so each thing is offered once.
+  function sourcesBlock(sources, offered) {
     var box = el('div', 'sources');
     box.appendChild(el('p', 'sources-title', '依据'));
     var list = el('ul', 'source-list');
@@ -192,7 +194,7 @@
       if (departments.length) {
         li.appendChild(el('p', 'source-departments', '负责部门：' + departments.join('、')));
       }
-      if (detailPayload(source)) {
+      if (detailPayload(source) && offered.indexOf(detailPayload(source)) === -1) {
         var more = el('button', 'reply-button detail-button', detailTitle(source));
         more.type = 'button';
         more.setAttribute('data-payload', detailPayload(source));
@@ -204,7 +206,34 @@
     return box;
   }
 
-  function replyButtons(buttons) {
+  // The entry a reply button is about: `/ask_detail{"entry":"<key>"}` names it; null otherwise.
+  function payloadEntry(payload) {
+    var match = /^\/[A-Za-z_]+(\{.*\})$/.exec(payload || '');
+    if (!match) { return null; }
+    try {
+      var args = JSON.parse(match[1]);
+      return args && typeof args.entry === 'string' ? args.entry : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // Every answer offers the same titles (详细说说, 找谁办); a button about an entry adds the
+  // entry's ref to its accessible name, so a screen reader tells the answers' buttons apart.
+  function entryRef(payload, sources) {
+    var entry = payloadEntry(payload);
+    if (!entry) { return null; }
+    for (var i = 0; i < sources.length; i++) {
+      var source = sources[i];
+      if (source && typeof source === 'object' && entryKey(source) === entry &&
+          typeof source.ref === 'string' && source.ref) {
+        return source.ref;
+      }
+    }
+    return null;
+  }
+
+  function replyButtons(buttons, sources) {
     var group = el('div', 'reply-buttons');
     group.setAttribute('role', 'group');
     group.setAttribute('aria-label', '可以接着问');
@@ -215,6 +244,8 @@
       var button = el('button', 'reply-button', b.title);
       button.type = 'button';
       button.setAttribute('data-payload', b.payload || b.title);
+      var ref = entryRef(b.payload, sources);
+      if (ref) { button.setAttribute('aria-label', b.title + '（' + ref + '）'); }
       li.appendChild(button);
       list.appendChild(li);
     });
@@ -253,24 +284,37 @@
     return group;
   }
 
+  // An answer's text ends with its basis ("依据：…") and departments ("负责部门：…"); the 依据
+  // box shows both, so with the box on the page those lines are left out of the text, and a
+  // screen reader reads them once. Every other line (the quote, the period line) stays.
+  var BOX_LINE = /^\s*(依据|负责部门)：/;
+
+  function withoutBoxLines(text) {
+    return String(text).split('\n').filter(function (line) {
+      return !BOX_LINE.test(line);
+    }).join('\n');
+  }
+
   // `data`: a chat answer or a history turn; `answerId`: its id for feedback, if any.
   function botMessage(data, answerId) {
     var item = el('div', 'msg msg-bot');
     item.appendChild(hiddenLabel('助手说：'));
     var replies = Array.isArray(data.replies) ? data.replies : [];
+    var sources = Array.isArray(data.sources) ? data.sources : [];
     var buttons = [];
     replies.forEach(function (r) {
       if (!r) { return; }
-      if (r.text) { item.appendChild(el('p', 'msg-text', r.text)); }
+      var text = r.text && sources.length ? withoutBoxLines(r.text) : r.text;
+      if (text) { item.appendChild(el('p', 'msg-text', text)); }
       if (Array.isArray(r.buttons)) { buttons = buttons.concat(r.buttons); }
     });
     if (!replies.some(function (r) { return r && r.text; })) {
       item.appendChild(el('p', 'msg-text', '抱歉，我暂时没有答案。可以换个说法，或拨打' + HOTLINE + '。'));
     }
     if (data.handoff) { item.appendChild(handoffNotice()); }
-    var sources = Array.isArray(data.sources) ? data.sources : [];
-    if (sources.length) { item.appendChild(sourcesBlock(sources)); }
-    if (buttons.length) { item.appendChild(replyButtons(buttons)); }
+    var offered = buttons.map(function (b) { return b && (b.payload || b.title); });
+    if (sources.length) { item.appendChild(sourcesBlock(sources, offered)); }
+    if (buttons.length) { item.appendChild(replyButtons(buttons, sources)); }
     if (answerId) {
       item.appendChild(feedbackBlock(answerId, data.feedback || null));
     }

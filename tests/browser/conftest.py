@@ -83,10 +83,19 @@ SOURCE_13 = {
     "departments": ["各县（市、区）人民政府", "市残联", "市人社局", "市卫健委"],
     "key": "黄政办发〔2022〕60号#13",
 }
+# Shaped like knowledge.answering's quoted answers: the quote, then the basis and the
+# departments (which the page's 依据 box also shows), then the period line.
+BASIS_LINE = "依据：黄政办发〔2022〕60号 二（八）第13条"
+DEPARTMENTS_LINE = "负责部门：各县（市、区）人民政府、市残联、市人社局、市卫健委"
+PERIOD_LINE = "（这是方案中2022-2024年的措施，现在办理请以当地最新政策为准。）"
 MASSAGE_TEXT = (
-    "组织盲人参加盲人医疗按摩人员考试、资格审核、继续教育和职称评审等，"
-    "由市残联、市人社局、市卫健委负责。\n想报名可以先问当地残联。"
+    "根据方案，组织盲人参加盲人医疗按摩人员考试、资格审核、继续教育和职称评审等，"
+    "由市残联、市人社局、市卫健委负责。\n想报名可以先问当地残联。\n"
+    + f"{BASIS_LINE}\n{DEPARTMENTS_LINE}\n{PERIOD_LINE}"
 )
+# Buttons about one entry name it in their payload (knowledge.wording.detail_button).
+DETAIL_13 = '/ask_detail{"entry":"黄政办发〔2022〕60号#13"}'
+RESPONSIBLE_13 = '/ask_responsible{"entry":"黄政办发〔2022〕60号#13"}'
 DETAIL_TEXT = "第13条全文：组织盲人参加盲人医疗按摩人员考试、资格审核、继续教育和职称评审等。"
 SOURCE_FUNDS = {
     "document": "黄政办发〔2022〕60号",
@@ -115,7 +124,7 @@ def canned_answer(message: str) -> tuple[str, list[dict], list[dict], bool, str]
             False,
             "answer",
         )
-    if message == "/ask_responsible":
+    if message.startswith("/ask_responsible"):
         return "这件事由市残联、市人社局、市卫健委负责。", [], [SOURCE_13], False, "departments"
     if "人工" in message:
         return "好的，我帮您转人工。", [], [], True, "handoff"
@@ -124,7 +133,8 @@ def canned_answer(message: str) -> tuple[str, list[dict], list[dict], bool, str]
     return (
         MASSAGE_TEXT,
         [
-            {"title": "找谁办", "payload": "/ask_responsible"},
+            {"title": "详细说说", "payload": DETAIL_13},
+            {"title": "找谁办", "payload": RESPONSIBLE_13},
             {"title": "还有别的吗", "payload": "/ask_more"},
         ],
         [SOURCE_13],

@@ -14,7 +14,11 @@ PAGES = [
     ("departments", "/console/departments", "市残联"),
     ("department", "/console/departments?name=市残联", "市残联"),
     ("log", "/console/log", "盲人按摩考试怎么报名"),
-    ("log with a button press", "/console/log", "（点了按钮，指令 /ask_responsible）"),
+    (
+        "log with a button press",
+        "/console/log",
+        f'（点了按钮，指令 /ask_responsible{{"entry":"{DOC}#13"}}）',
+    ),
     ("unanswered", "/console/unanswered", "onerror"),
 ]
 

@@ -66,8 +66,10 @@ def test_keyboard_alone_question_answer_and_source(page):
     assert "二（八）13" in sources.inner_text()
     assert "积极开展盲人按摩就业促进行动" in sources.inner_text()
     assert "负责部门：各县（市、区）人民政府、市残联、市人社局、市卫健委" in sources.inner_text()
-    # The full item is one step away.
-    assert bot.get_by_role("button", name="查看原文：二（八）13").is_visible()
+    # The full item is one step away: the reply button 详细说说 asks for it (so the 依据 box
+    # does not offer the same thing again as 查看原文).
+    assert bot.get_by_role("button", name="详细说说（二（八）13）", exact=True).is_visible()
+    assert bot.get_by_role("button", name="查看原文：二（八）13").count() == 0
     assert page.locator("#log-empty").is_hidden()
 
     # The focus ring on the input is visible (a real outline, not colour alone).
@@ -317,15 +319,19 @@ def test_detail_button_and_topic_buttons(page):
         assert topic in topics
     page.get_by_role("button", name="盲人按摩").click()
     page.wait_for_selector("#log .msg-bot")
+    # The answer's 详细说说 already asks for the entry's full text, so that is the one button
+    # for it (no 查看原文 repeating the same payload in the 依据 box).
+    assert page.get_by_role("button", name="查看原文：二（八）13").count() == 0
     with page.expect_request("**/api/chat") as asked:
-        page.get_by_role("button", name="查看原文：二（八）13").click()
-    # The API's sources carry no key: the page builds it from the document and item number,
-    # and asks for the entry's full text (not the first sentence quoted in a payload).
+        page.get_by_role("button", name="详细说说（二（八）13）", exact=True).click()
+    # It asks for the entry's full text (not the first sentence quoted in a payload).
     assert json.loads(asked.value.post_data) == {
         "message": '/ask_detail{"entry":"黄政办发〔2022〕60号#13"}'
     }
     page.wait_for_function("() => document.querySelectorAll('#log .msg-bot').length === 2")
-    assert page.locator("#log .msg-user .msg-text").last.inner_text() == "查看原文：二（八）13"
+    assert page.locator("#log .msg-user .msg-text").last.inner_text() == "详细说说", (
+        "the visible title, not the accessible name"
+    )
     assert "第13条全文" in page.locator("#log .msg-bot").last.inner_text()
     assert_clean(page)
 
@@ -459,3 +465,123 @@ def test_every_control_is_reachable_by_tab(page, chat):
     assert len(reached) >= controls, f"only {len(reached)} of {controls} controls reachable by Tab"
     # No click handlers on non-controls: every clickable thing is a button, link or input.
     assert page.locator("[onclick], div[tabindex], span[tabindex]").count() == 0
+
+
+# --- each thing is read once, and each answer's buttons say which answer they belong to ----
+
+DOC = "黄政办发〔2022〕60号"
+# The last lines of the canned answer to QUESTION (conftest.MASSAGE_TEXT).
+BASIS_LINE = "依据：黄政办发〔2022〕60号 二（八）第13条"
+DEPARTMENTS_LINE = "负责部门：各县（市、区）人民政府、市残联、市人社局、市卫健委"
+PERIOD_LINE = "（这是方案中2022-2024年的措施，现在办理请以当地最新政策为准。）"
+SOURCE_FUNDS_API = {
+    "document": DOC,
+    "item": None,
+    "ref": "三（二）",
+    "title": "加强经费保障",
+    "departments": ["市财政局"],
+}
+SOURCE_13_API = {
+    "document": DOC,
+    "item": 13,
+    "ref": "二（八）13",
+    "title": "积极开展盲人按摩就业促进行动",
+    "departments": ["市残联"],
+}
+
+
+def _answer_with(page, replies: list[dict], sources: list[dict]) -> None:
+    """Make /api/chat answer with exactly these replies and sources."""
+    body = {"sender": "x", "replies": replies, "sources": sources, "intent": None, "handoff": False}
+    page.route(
+        "**/api/chat",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(body, ensure_ascii=False)
+        ),
+    )
+
+
+def test_basis_and_departments_are_read_once(page, chat):
+    open_chat(page)
+    bot = chat(page, QUESTION)
+    text = bot.locator(".msg-text").inner_text()
+    assert "依据：" not in text and "负责部门：" not in text, text
+    assert "盲人医疗按摩人员考试" in text and "想报名可以先问当地残联。" in text
+    assert text.endswith(PERIOD_LINE), "the period line stays"
+    sources = bot.locator(".sources").inner_text()
+    assert "二（八）13" in sources and DEPARTMENTS_LINE in sources, "the box still shows them"
+    assert bot.inner_text().count("负责部门：") == 1
+    # The same after a reload (history).
+    page.reload()
+    page.wait_for_selector("#log .msg-bot")
+    restored = page.locator("#log .msg-bot").last
+    assert restored.locator(".msg-text").inner_text() == text
+    assert DEPARTMENTS_LINE in restored.locator(".sources").inner_text()
+    assert_clean(page)
+
+
+def test_without_sources_the_text_is_shown_as_is(page, chat):
+    open_chat(page)
+    whole = f"根据方案，<b>不</b>是标签。\n{BASIS_LINE}\n{DEPARTMENTS_LINE}\n{PERIOD_LINE}"
+    _answer_with(page, [{"text": whole, "buttons": []}], [])
+    bot = chat(page, "随便问问")
+    assert bot.locator(".msg-text").inner_text() == whole
+    assert bot.locator(".sources").count() == 0
+    assert bot.locator("b").count() == 0, "still text, never markup"
+    assert_clean(page)
+
+
+def test_reply_buttons_name_the_answer_they_belong_to(page, chat, axe):
+    open_chat(page)
+    chat(page, QUESTION)
+    chat(page, "经费保障怎么落实")
+    first, second = page.locator("#log .msg-bot").nth(0), page.locator("#log .msg-bot").nth(1)
+    # Titles as they were; names that add the entry's ref where the payload names an entry.
+    assert first.locator(".reply-buttons button").all_inner_texts() == [
+        "详细说说",
+        "找谁办",
+        "还有别的吗",
+    ]
+    names = [
+        first.get_by_role("button", name=n, exact=True).count()
+        for n in ["详细说说（二（八）13）", "找谁办（二（八）13）", "还有别的吗"]
+    ]
+    assert names == [1, 1, 1]
+    # A button without an entry keeps its name (and its 查看原文 stays in the 依据 box).
+    assert second.get_by_role("button", name="详细说说", exact=True).count() == 1
+    assert second.get_by_role("button", name="查看原文：三（二）", exact=True).count() == 1
+    axe(page, "reply buttons with references")
+
+    # Several sources: each button gets the ref of the source its entry is; a safeguard's key is
+    # its ref. An entry not among the sources, or a payload that is not JSON, keeps the title.
+    _answer_with(
+        page,
+        [
+            {
+                "text": "根据方案，……",
+                "buttons": [
+                    {"title": "详细说说", "payload": '/ask_detail{"entry":"' + DOC + '#三（二）"}'},
+                    {"title": "找谁办", "payload": '/ask_responsible{"entry":"' + DOC + '#13"}'},
+                    {"title": "别的条", "payload": '/ask_detail{"entry":"' + DOC + '#99"}'},
+                    {"title": "坏的", "payload": '/ask_detail{"entry":'},
+                ],
+            }
+        ],
+        [SOURCE_13_API, SOURCE_FUNDS_API],
+    )
+    chat(page, "两条都问")
+    third = page.locator("#log .msg-bot").nth(2)
+    labels = third.locator(".reply-buttons button").evaluate_all(
+        "bs => bs.map(b => [b.textContent, b.getAttribute('aria-label')])"
+    )
+    assert labels == [
+        ["详细说说", "详细说说（三（二））"],
+        ["找谁办", "找谁办（二（八）13）"],
+        ["别的条", None],
+        ["坏的", None],
+    ]
+    # 查看原文 only where no reply button already asks for that entry's full text.
+    assert third.locator(".sources").get_by_role("button").all_inner_texts() == [
+        "查看原文：二（八）13"
+    ]
+    assert_clean(page)
