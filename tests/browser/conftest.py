@@ -26,7 +26,7 @@ REPO_ROOT = HERE.parent.parent
 if str(REPO_ROOT) not in sys.path:  # `tests.fakes` must import however pytest was started
     sys.path.insert(0, str(REPO_ROOT))
 
-from tests.fakes import FakeKnowledgeBase, FakeRasa
+from tests.fakes import BLIND_MASSAGE_SOURCE, FakeKnowledgeBase, FakeRasa
 
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 AXE_JS = HERE / "node_modules" / "axe-core" / "axe.min.js"
@@ -74,15 +74,7 @@ def free_port() -> int:
 # A fake Rasa REST webhook with canned answers (the shapes of docs/design.md).
 # --------------------------------------------------------------------------------------
 
-SOURCE_13 = {
-    "document": "黄政办发〔2022〕60号",
-    "item": 13,
-    "ref": "二（八）13",
-    "kind": "item",
-    "title": "积极开展盲人按摩就业促进行动",
-    "departments": ["各县（市、区）人民政府", "市残联", "市人社局", "市卫健委"],
-    "key": "黄政办发〔2022〕60号#13",
-}
+SOURCE_13 = BLIND_MASSAGE_SOURCE
 # Shaped like knowledge.answering's quoted answers: the quote, then the basis and the
 # departments (which the page's 依据 box also shows), then the period line.
 BASIS_LINE = "依据：黄政办发〔2022〕60号 二（八）第13条"
