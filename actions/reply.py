@@ -38,6 +38,7 @@ def answer_turn(tracker: Tracker) -> tuple[Answer, dict[str, Any]]:
             confidence=confidence,
             entities=message.get("entities") or [],
             context=context_of(tracker),
+            ranking=message.get("intent_ranking") or [],
         )
     except KnowledgeError:
         answer = knowledge_unavailable()

@@ -59,6 +59,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """
     return {
         "KNOWLEDGE_DB": str(settings.knowledge_db),
+        "DECISION_MODEL": str(settings.decision_model),
         "CONVERSATION_DB": str(settings.conversation_db),
         "LOG_DIR": str(settings.log_dir),
         "RASA_URL": settings.rasa_url,

@@ -53,6 +53,24 @@ class RasaClient:
             raise RasaUnavailable("unexpected response shape")
         return messages
 
+    async def parse(self, text: str) -> dict:
+        """What the model makes of some words (intent ranking, entities), without a
+        conversation: Rasa's /model/parse. Raises RasaUnavailable."""
+        try:
+            response = await asyncio.wait_for(
+                self._http().post(self.rasa_url + "/model/parse", json={"text": text}),
+                timeout=self.timeout,
+            )
+            response.raise_for_status()
+            parsed = response.json()
+        except asyncio.TimeoutError as exc:
+            raise RasaUnavailable("timeout") from exc
+        except (httpx.HTTPError, ValueError) as exc:
+            raise RasaUnavailable(type(exc).__name__) from exc
+        if not isinstance(parsed, dict):
+            raise RasaUnavailable("unexpected response shape")
+        return parsed
+
     async def rasa_health(self) -> dict:
         return await self._probe(self.rasa_url + "/status", "model_file")
 

@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     # 2.0 leaves room on a busy two-core machine for the fallback to arrive within 3 s.
     rasa_timeout: float = 2.0
     knowledge_db: Path = Path("build/knowledge.db")
+    decision_model: Path = Path("models/decision.json")
     conversation_db: Path = Path("var/conversations.db")
     log_dir: Path = Path("var/logs")
     rasa_tracker_db: Path = Path("var/rasa_tracker.db")
@@ -57,7 +58,7 @@ class Settings(BaseSettings):
         # `SECRET_KEY=` copied from .env.example means "not set".
         return value or DEFAULT_SECRET_KEY
 
-    @validator("knowledge_db", "conversation_db", "log_dir", "rasa_tracker_db")
+    @validator("knowledge_db", "decision_model", "conversation_db", "log_dir", "rasa_tracker_db")
     def _from_repo_root(cls, value: Path) -> Path:
         return value if value.is_absolute() else REPO_ROOT / value
 

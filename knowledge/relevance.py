@@ -129,3 +129,19 @@ def best_sentences(
     chosen = sorted(scored, key=lambda si: (-si[0], si[1]))
     keep = [i for score, i in chosen if score >= 0.6 * top][:most]
     return [sentences[i] for i in sorted(keep)]
+
+
+def coverage(kb: KnowledgeBase, words_: list[str], key: str | None) -> tuple[float, float, int]:
+    """How much of a question the plan speaks to: the share of its content words found in the
+    entry `key`, the share found anywhere in the plan, and how many the plan never uses
+    (增值税, 会计科目: a question about something the plan does not say)."""
+    if not words_:
+        return 0.0, 0.0, 0
+    index = _index(kb)
+    anywhere = [any(w in text for text in index.texts.values()) for w in words_]
+    in_entry = [key is not None and w in index.texts.get(key, "") for w in words_]
+    return (
+        sum(in_entry) / len(words_),
+        sum(anywhere) / len(words_),
+        len(words_) - sum(anywhere),
+    )

@@ -214,6 +214,22 @@ class KnowledgeBase:
     def structure(self, number: str | None = None) -> list[Part]:
         return self._structure[self.document(number).number]
 
+    # -- navigation ----------------------------------------------------------------------
+    def siblings(self, key: str) -> list[str]:
+        """Entries under the same action heading (13 -> [14]), else the same part."""
+        entry = self.entry(key)
+        for part in self.structure(entry.document):
+            for action in part.actions:
+                if key in action.keys:
+                    return [k for k in action.keys if k != key]
+            if key in part.keys:
+                return [k for k in part.keys if k != key]
+        return []
+
+    def actions(self, number: str | None = None) -> list[Action]:
+        """The plan's actions (二（一）…二（十）) in document order, each with its entries."""
+        return [a for part in self.structure(number) for a in part.actions]
+
     # -- loading -------------------------------------------------------------------------
     def _rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         return self._conn.execute(sql, params).fetchall()

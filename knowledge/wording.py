@@ -7,7 +7,7 @@ The small-talk replies are also domain responses (domain.yml); a test keeps both
 
 from __future__ import annotations
 
-import json
+from knowledge import payloads
 
 HOTLINE = "12385"
 HOTLINE_NAME = "全国残疾人服务热线"
@@ -29,17 +29,12 @@ BUTTON_RESPONSIBLE = {"title": "找谁办", "payload": "/ask_responsible"}
 BUTTON_MORE = {"title": "还有别的吗", "payload": "/ask_more"}
 
 
-def _about(intent: str, key: str) -> str:
-    """A payload about one entry, so a button under an older answer still means that answer."""
-    return f"/{intent}" + json.dumps({"entry": key}, ensure_ascii=False, separators=(",", ":"))
-
-
 def detail_button(key: str) -> dict:
-    return {"title": BUTTON_DETAIL["title"], "payload": _about("ask_detail", key)}
+    return {"title": BUTTON_DETAIL["title"], "payload": payloads.about("ask_detail", key)}
 
 
 def responsible_button(key: str) -> dict:
-    return {"title": BUTTON_RESPONSIBLE["title"], "payload": _about("ask_responsible", key)}
+    return {"title": BUTTON_RESPONSIBLE["title"], "payload": payloads.about("ask_responsible", key)}
 
 
 # Follow-ups.
@@ -54,8 +49,10 @@ NO_CONTEXT = "您想问方案里的哪一项呢？可以直接说您的问题，
 SUBSIDY_CLARIFY = "方案里提到的补贴和奖励有好几种，您想了解哪一种？"
 CANDIDATES_LEAD = "您是想问下面哪一项？"
 
-# Departments and items.
-DEPARTMENT_LEAD = "{department}在方案中负责（或参与）以下{count}项："
+# Departments and items; a department's entries come in pages.
+DEPARTMENT_LEAD = "{department}在方案中负责（或参与）{count}项，这是第{first}到第{last}项："
+DEPARTMENT_PAGE_SIZE = 5
+DEPARTMENT_NEXT = "下一页（{department}）"
 DEPARTMENT_LINE = "· {ref}：{snippet}"
 # A department's items are told apart by the start of their own first sentence.
 SNIPPET_LENGTH = 40
@@ -87,6 +84,25 @@ NO_AMOUNT = (
     "方案没有写具体金额或标准，按有关规定执行，"
     f"具体可以咨询{LOCAL_FEDERATION}或人社部门，或拨打{HOTLINE_NAME}{HOTLINE}。"
 )
+
+# Not covered: one sentence, the nearby thing the plan does cover, and where to ask.
+NOT_COVERED = (
+    "方案里没有写这个，我不能替方案回答。"
+    f"您可以拨打{HOTLINE_NAME}{HOTLINE}，或者咨询{LOCAL_FEDERATION}。"
+)
+NOT_COVERED_AMOUNT = (
+    "方案里没有写具体金额、日期或办理手续，我不能替方案回答。"
+    f"您可以拨打{HOTLINE_NAME}{HOTLINE}，或者咨询{LOCAL_FEDERATION}。"
+)
+NEARBY_LEAD = "方案里相关的内容在下面，可以点开看看。"
+NEARBY_TITLE = "方案里相关的：{ref} {snippet}"
+# A second need in the same question, offered as a button.
+ALSO_TITLE = "另外：{ref} {snippet}"
+
+# A broad question: what the plan offers, one button per action.
+OVERVIEW_LEAD = "《{plan_title}》有{count}项行动："
+OVERVIEW_LINE = "{ref} {heading}"
+OVERVIEW_TAIL = "点下面的按钮看具体内容，或者直接说说您的情况，比如“我是盲人，想学按摩”。"
 
 # Targets.
 TARGETS_LEAD = "方案的目标："

@@ -28,9 +28,13 @@ class FakeRasa:
     garbage: 200 with a body that is not JSON.
     """
 
-    def __init__(self, mode: str = "normal", slow_seconds: float = 10.0) -> None:
+    def __init__(
+        self, mode: str = "normal", slow_seconds: float = 10.0, parse: dict | None = None
+    ) -> None:
         self.mode = mode
         self.slow_seconds = slow_seconds
+        # What /model/parse answers (intent, intent_ranking, entities); None: not offered.
+        self.parse = parse
         self.received: list[dict] = []
         self.meta = {
             "intent": {"name": "ask_blind_massage", "confidence": 0.97},
@@ -73,7 +77,12 @@ class FakeRasa:
                 fake.received.append(payload)
                 if fake.mode == "slow":
                     time.sleep(fake.slow_seconds)
-                if fake.mode == "empty":
+                if self.path == "/model/parse":
+                    if fake.parse is None:
+                        self._send(404, b"{}")
+                    else:
+                        self._send(200, json.dumps(fake.parse, ensure_ascii=False).encode())
+                elif fake.mode == "empty":
                     self._send(200, b"[]")
                 elif fake.mode == "garbage":
                     self._send(200, b"<html>Internal oops</html>", "text/html")

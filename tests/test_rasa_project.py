@@ -75,7 +75,10 @@ def test_every_intent_has_training_examples(domain):
 def test_every_response_used_exists_and_says_what_wording_says(domain):
     responses = domain["responses"]
     used = set()
-    for path in [*(ROOT / "actions").glob("*.py"), ROOT / "knowledge" / "answering.py"]:
+    for path in [
+        *(ROOT / "actions").glob("*.py"),
+        *(ROOT / "knowledge" / "answering").glob("*.py"),
+    ]:
         used |= set(re.findall(r"[\"'](utter_\w+)[\"']", path.read_text(encoding="utf-8")))
     used |= set(SMALL_TALK.values())
     assert used <= set(responses), used - set(responses)

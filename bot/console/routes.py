@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,6 +27,9 @@ from bot.console.session import (
 )
 from bot.conversation_log import LOG_FILTERS
 from bot.masking import mask
+from bot.rasa_client import RasaUnavailable
+from knowledge import answering
+from knowledge.answering import DecisionMissing, open_decision
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 SEARCH_LIMIT = 5
@@ -167,21 +171,36 @@ def entry_view(kb, entry) -> dict:
 
 
 @router.get("")
-def search_page(request: Request, q: str = "") -> HTMLResponse:
+async def search_page(request: Request, q: str = "") -> HTMLResponse:
     query = mask(q.strip())[:200]
     kb, problem = knowledge(request)
-    hits = []
+    entries = []
     if kb is not None and query:
-        # A caller's own words: when the full-text search finds nothing, the closest entries.
-        hits = kb.search(query, limit=SEARCH_LIMIT, fallback=True)
+        entries = await ranked_entries(request, kb, query)
     return render(
         request,
         "console/search.html",
         q=query,
-        results=[entry_view(kb, hit.entry) for hit in hits],
-        loose=bool(hits) and all(hit.loose for hit in hits),
+        results=[entry_view(kb, entry) for entry in entries],
         problem=problem,
     )
+
+
+async def ranked_entries(request: Request, kb, query: str) -> list:
+    """The chat's ranking of a caller's words: the entry the chat would cite first (Rasa's
+    parse and the fitted decision), then the shared ranker's order. Without Rasa or the
+    decision, the ranker alone."""
+    try:
+        parsed = await request.app.state.chat_service.rasa.parse(query)
+    except RasaUnavailable:
+        parsed = None
+    try:
+        decision = open_decision(request.app.state.settings.decision_model)
+    except DecisionMissing:
+        decision = None
+    if parsed is None:
+        decision = None
+    return await asyncio.to_thread(answering.search, kb, query, parsed, decision, SEARCH_LIMIT)
 
 
 @router.get("/browse")

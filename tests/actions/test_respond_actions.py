@@ -87,13 +87,36 @@ def test_fixed_replies_use_domain_responses(
     assert slots == {}  # nothing cited, the conversation memory stays as it was
 
 
-def test_fallback_offers_candidates_as_buttons(kb_env, make_tracker):
-    messages, slots = run(ActionFallback(), make_tracker("盲人按摩", "nlu_fallback", 0.3))
-    assert messages[0]["text"].startswith("您是想问")
-    assert all(b["payload"].startswith("/ask_item{") for b in messages[0]["buttons"])
-    assert meta_of(messages)["kind"] == "candidates"
-    # An offer cites nothing until a button is chosen.
-    assert meta_of(messages)["sources"] == [] and slots == {}
+def test_actions_give_answering_the_whole_intent_ranking(kb_env, make_tracker, monkeypatch):
+    from actions import reply
+
+    seen = {}
+    real = reply.respond
+
+    def spy(**kwargs):
+        seen.update(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(reply, "respond", spy)
+    tracker = make_tracker("盲人按摩", "nlu_fallback", 0.4)
+    ranking = [
+        {"name": "nlu_fallback", "confidence": 0.4},
+        {"name": "ask_blind_massage", "confidence": 0.35},
+        {"name": "ask_training", "confidence": 0.3},
+    ]
+    tracker.latest_message["intent_ranking"] = ranking
+    messages, _ = run(ActionFallback(), tracker)
+    assert seen["ranking"] == ranking and seen["intent"] == "nlu_fallback"
+    assert meta_of(messages)["kind"]
+
+
+def test_missing_decision_hands_off(kb_env, make_tracker, monkeypatch, tmp_path):
+    monkeypatch.setenv("DECISION_MODEL", str(tmp_path / "missing.json"))
+    messages, slots = run(
+        ActionAnswerPolicy(), make_tracker("盲人按摩有什么支持", "ask_blind_massage")
+    )
+    assert meta_of(messages)["handoff"] is True and meta_of(messages)["sources"] == []
+    assert slots == {}
 
 
 def test_out_of_scope_response_names_the_plan(kb_env, make_tracker):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 from fastapi.testclient import TestClient
@@ -39,6 +40,8 @@ def make_settings(tmp_path):
             "knowledge_db": tmp_path / "missing-knowledge.db",
             "log_dir": tmp_path / "logs",
             "rasa_timeout": 1.0,
+            # The decision fitted for the tests (tests/conftest.py), never models/decision.json.
+            "decision_model": os.environ["DECISION_MODEL"],
         }
         if rasa is not None:
             values["rasa_url"] = rasa.url

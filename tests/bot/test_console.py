@@ -15,7 +15,7 @@ from bot.console.passwords import WeakPassword, has_password, set_password, veri
 from bot.console.phone_text import spoken_ref
 from bot.console.session import SESSION_COOKIE, LoginThrottle
 from tests.bot.conftest import CONSOLE_PASSWORD, sign_in
-from tests.fakes import DOC, FakeDocument, FakeEntry, FakeHit, FakeKnowledgeBase
+from tests.fakes import DOC, FakeDocument, FakeEntry, FakeKnowledgeBase
 
 PUBLIC = {"/console/login"}
 
@@ -255,19 +255,6 @@ def test_copy_text_reads_aloud_naturally(signed_in):
 def test_spoken_ref(kind, ref, spoken):
     entry = FakeEntry("k", kind, DOC, None, ref, "标题", "正文", [])
     assert spoken_ref(entry) == spoken
-
-
-def test_search_says_when_it_shows_only_the_closest_entries(signed_in):
-    class Loose(FakeKnowledgeBase):
-        def search(self, query, limit=5, kinds=None, keys=None, fallback=False):
-            hits = super().search(query, limit, kinds, keys)
-            return [FakeHit(h.entry, h.score, loose=True) for h in hits] if fallback else []
-
-    signed_in.app.state.open_knowledge = Loose
-    page = signed_in.get("/console", params={"q": "盲人"}).text
-    assert "意思最接近" in page and "盲人医疗按摩" in page
-    signed_in.app.state.open_knowledge = FakeKnowledgeBase  # full-text hits: no such note
-    assert "意思最接近" not in signed_in.get("/console", params={"q": "盲人"}).text
 
 
 def test_browse_by_part_and_action(signed_in):

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from knowledge import wording
-from knowledge.answering import Answer, Context, parse_reference, respond, topics
+from knowledge.answering import Answer, Context, compose, parse_reference, respond, topics
+from knowledge.answering.cues import Question
 from knowledge.build import build
 from knowledge.lexicon import get_lexicon
 from knowledge.store import open_kb
@@ -181,34 +182,21 @@ def test_a_named_subsidy_is_answered_directly(kb, text, expected):
     assert answer.kind == "answer" and first_key(answer) == expected
 
 
-def test_low_confidence_offers_the_two_best_candidates_as_buttons_only(kb):
-    answer = ask(kb, "盲人按摩", "ask_training", 0.2)
+def test_asking_back_offers_named_entries_as_buttons_only(kb):
+    answer = compose.candidates(kb, [f"{DOC}#13", f"{DOC}#14"], "盲人按摩")
     assert answer.kind == "candidates" and len(answer.buttons) == 2
     # An offer cites nothing (docs/design.md: sources are [] when nothing is cited).
     assert answer.sources == [] and answer.keys == []
     payloads = [b["payload"].split('"entry":"')[1].rstrip('"}') for b in answer.buttons]
-    assert sorted(payloads) == [f"{DOC}#13", f"{DOC}#14"]
+    assert payloads == [f"{DOC}#13", f"{DOC}#14"]
     assert answer.text.startswith("您是想问")
+    many = compose.candidates(kb, [f"{DOC}#{n}" for n in range(1, 8)], "就业")
+    assert len(many.buttons) == compose.MOST_CITED
 
 
 def test_a_guess_with_one_clear_match_is_answered(kb):
     answer = ask(kb, "残疾人按比例就业情况联网认证系统", "nlu_fallback", 0.3)
     assert answer.kind == "answer" and first_key(answer) == "15"
-
-
-@pytest.mark.parametrize(
-    "text, intent, confidence",
-    [
-        ("我儿子智力有点问题，18岁了，能去哪里上班", "goodbye", 0.51),
-        ("啊啊啊", "goodbye", 0.6),
-        ("asdf", "greet", 0.5),
-        ("好的", "greet", 0.55),
-    ],
-)
-def test_small_talk_needs_a_solid_confidence(kb, text, intent, confidence):
-    answer = ask(kb, text, intent, confidence)
-    assert answer.kind != "smalltalk" and answer.response not in ("utter_goodbye", "utter_greet")
-    assert answer.sources == []
 
 
 def test_confident_small_talk_is_small_talk(kb):
@@ -224,14 +212,9 @@ def test_problem_is_a_generic_word(kb):
     assert answer.sources == []
 
 
-def test_a_weak_intent_without_matching_words_is_not_answered(kb):
-    answer = ask(kb, "帮我看看这个怎么弄", "ask_public_welfare_post", 0.5)
-    assert answer.kind != "answer" and answer.sources == []
-
-
-def test_nothing_fits_hands_off(kb):
-    answer = ask(kb, "啦啦啦哈哈", "nlu_fallback", 0.1)
-    assert answer.handoff and answer.sources == [] and wording.HOTLINE in answer.text
+def test_nothing_fits_is_not_answered_from_the_plan(kb):
+    answer = ask(kb, "啦啦啦哈哈", "out_of_scope", 0.6)
+    assert answer.sources == [] and not answer.buttons and wording.HOTLINE in answer.text
 
 
 @pytest.mark.parametrize(
@@ -239,7 +222,6 @@ def test_nothing_fits_hands_off(kb):
     [
         ("残疾证怎么办", "out_of_scope"),
         ("明天天气怎么样", "out_of_scope"),
-        ("武汉的残疾人就业有什么补贴", "ask_subsidy"),
     ],
 )
 def test_out_of_scope_cites_nothing_and_points_to_help(kb, text, intent):
@@ -450,19 +432,6 @@ def test_period_and_title_come_from_the_cited_document(multi_kb):
     assert multi_kb.document().title in outside.text
 
 
-def test_a_middling_wish_for_a_person_with_a_clear_question_is_answered(kb):
-    answer = ask(kb, "残疾人按比例就业情况联网认证系统打电话问谁", "ask_human", 0.6)
-    assert answer.kind == "answer" and first_key(answer) == "15"
-    assert ask(kb, "我要找人工", "ask_human", 0.6).handoff
-
-
-def test_a_middling_out_of_scope_with_a_clear_question_is_answered(kb):
-    answer = ask(kb, "残疾人按比例就业情况联网认证系统", "out_of_scope", 0.6)
-    assert answer.kind == "answer" and first_key(answer) == "15"
-    assert ask(kb, "残疾人按比例就业情况联网认证系统", "out_of_scope", 0.95).kind == "out_of_scope"
-    assert ask(kb, "残疾证怎么办", "out_of_scope", 0.6).kind == "out_of_scope"
-
-
 # --- a new user's trial -------------------------------------------------------------------
 
 
@@ -513,21 +482,24 @@ def test_a_call_from_the_federation_is_still_a_plan_question(kb):
         ("培训补贴标准是什么", "ask_training", 0.9, "21"),
     ],
 )
-def test_an_amount_the_plan_does_not_state_is_said_plainly(kb, text, intent, confidence, expected):
+def test_an_amount_the_plan_does_not_state_is_not_covered(kb, text, intent, confidence, expected):
     answer = ask(kb, text, intent, confidence)
-    assert answer.kind == "answer" and first_key(answer) == expected
-    lines = answer.text.splitlines()
-    assert lines.count(wording.NO_AMOUNT) == 1
-    # After the quote, its basis and departments; the period line still closes the answer.
-    assert lines.index(wording.NO_AMOUNT) == len(lines) - 2
-    assert wording.HOTLINE in wording.NO_AMOUNT and wording.LOCAL_FEDERATION in wording.NO_AMOUNT
+    # Not guessed and no clause quoted as if it answered: the plan states no amount.
+    assert answer.kind == "out_of_scope" and answer.sources == [] and not answer.keys
+    assert answer.text.startswith(wording.NOT_COVERED_AMOUNT)
+    assert wording.HOTLINE in answer.text and wording.LOCAL_FEDERATION in answer.text
+    # The nearby entry the plan does have is one tap away.
+    [button] = answer.buttons
+    assert button["payload"] == f'/ask_item{{"entry":"{DOC}#{expected}"}}'
+    assert button["title"].startswith("方案里相关的：")
 
 
 def test_a_generic_amount_question_is_clarified_with_the_same_plain_line(kb):
-    answer = ask(kb, "标准是多少", "ask_subsidy", 0.51)
+    answer = compose.with_amount_note(
+        kb, Question.of("标准是多少", "ask_subsidy", 0.9), compose.clarify_subsidy(kb)
+    )
     assert answer.kind == "clarify" and answer.sources == []
     assert wording.NO_AMOUNT in answer.text.splitlines()
-    assert wording.NO_AMOUNT not in ask(kb, "有多少种补贴", "ask_subsidy").text
 
 
 @pytest.mark.parametrize(
@@ -548,7 +520,7 @@ def test_no_amount_line_when_the_plan_states_the_number_or_none_is_asked(kb, tex
 
 
 def test_candidate_buttons_are_told_apart_by_their_words(kb):
-    answer = ask(kb, "盲人按摩", "ask_training", 0.2)
+    answer = compose.candidates(kb, [f"{DOC}#13", f"{DOC}#14"], "盲人按摩")
     titles = [b["title"] for b in answer.buttons]
     assert len(set(titles)) == len(titles) == 2
     by_key = {b["payload"].split('"entry":"')[1].rstrip('"}'): b["title"] for b in answer.buttons}
@@ -604,3 +576,104 @@ def test_buttons_under_an_older_answer_still_mean_that_answer(kb):
     assert first_key(who) == "2" and "市烟草专卖局" in who.text
     full = respond(detail["payload"], "ask_detail", 1.0, entry, later, kb=kb)
     assert first_key(full) == "2" and "一站式" in full.text and full.kind == "detail"
+
+
+# --- issue: answers that hold up on real people's questions ---------------------------------
+
+
+def test_a_broad_question_gets_the_overview_with_a_button_per_action(kb):
+    answer = ask(kb, "残疾人有哪些优惠政策", "ask_subsidy", 0.5)
+    actions = [a for a in kb.actions() if a.keys]
+    assert answer.kind == "overview" and answer.sources == []
+    assert len(answer.buttons) == len(actions) == 10
+    assert [b["payload"] for b in answer.buttons] == [
+        f'/ask_item{{"entry":"{a.keys[0]}"}}' for a in actions
+    ]
+    assert (
+        "盲人按摩就业促进" in answer.text
+        and wording.PERIOD_LINE.format(period="2022-2024") in answer.text
+    )
+
+
+def test_a_department_answers_in_pages_of_five_with_a_button_for_more(kb):
+    department = kb.department("市人社局")
+    assert len(department.keys) > wording.DEPARTMENT_PAGE_SIZE
+    first = ask(
+        kb,
+        "市人社局在方案里负责什么",
+        "ask_department",
+        0.95,
+        [{"entity": "department", "value": "市人社局"}],
+    )
+    assert first.kind == "department"
+    assert [s["key"] for s in first.sources] == department.keys[: wording.DEPARTMENT_PAGE_SIZE]
+    more = first.buttons[-1]
+    assert more["payload"] == '/ask_department{"department":"市人社局","page":"2"}'
+    second = ask(
+        kb,
+        more["payload"],
+        "ask_department",
+        1.0,
+        [{"entity": "department", "value": "市人社局"}, {"entity": "page", "value": "2"}],
+    )
+    assert [s["key"] for s in second.sources] == department.keys[5:10]
+    assert f"第6到第{5 + len(second.sources)}项" in second.text
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        (
+            "我今年四十，以前在厂里上班，腿伤了以后一直没找到活，想请残联帮帮我",
+            "ask_employment_service",
+        ),
+        ("市残联", "ask_department"),
+        ("有什么补贴", "ask_subsidy"),
+        ("残疾人就业", "ask_employment_service"),
+        ("我是盲人，想学按摩，也想知道培训有没有补贴", "ask_blind_massage"),
+    ],
+)
+def test_no_reply_cites_more_than_three_entries_outside_a_department_list(kb, text, intent):
+    answer = ask(kb, text, intent, 0.9)
+    limit = wording.DEPARTMENT_PAGE_SIZE if answer.kind == "department" else 3
+    assert len(answer.sources) <= limit
+    assert len([b for b in answer.buttons if "ask_item" in b["payload"]]) <= max(limit, 10)
+
+
+def test_a_long_story_gets_the_need_it_tells(kb):
+    story = "我今年四十，以前在厂里上班，腿伤了以后一直没找到活，想请残联帮帮我找份工作"
+    answer = ask(kb, story, "ask_employment_service", 0.9)
+    assert answer.kind == "answer"
+    assert first_key(answer) in {"15", "16", "17", "19", "7"}
+
+
+def test_not_covered_names_nearby_entry_as_a_button_and_never_quotes_it(kb):
+    answer = ask(kb, "残保金怎么入账，会计科目用哪个", "out_of_scope", 0.9)
+    assert answer.kind == "out_of_scope" and answer.sources == [] and not answer.keys
+    assert wording.HOTLINE in answer.text
+    for button in answer.buttons:
+        assert button["payload"].startswith('/ask_item{"entry":')
+    nothing_near = ask(kb, "明天天气怎么样", "out_of_scope", 0.95)
+    assert nothing_near.buttons == [] and nothing_near.sources == []
+
+
+def test_the_console_search_puts_the_chat_answer_first(kb):
+    from knowledge.answering import open_decision, search
+
+    decision = open_decision()
+    for text, intent in [
+        ("看不见的人能做什么工作", "ask_blind_massage"),
+        ("卖烟要办什么证", "ask_tobacco_permit"),
+        ("残疾大学生毕业找不到工作", "ask_graduate"),
+    ]:
+        parsed = {
+            "intent": {"name": intent, "confidence": 0.9},
+            "intent_ranking": [{"name": intent, "confidence": 0.9}],
+            "entities": [],
+        }
+        chat = respond(
+            text, intent, 0.9, [], kb=kb, ranking=parsed["intent_ranking"], decision=decision
+        )
+        found = search(kb, text, parsed, decision)
+        assert chat.sources and found[0].key == chat.sources[0]["key"], text
+        assert len({e.key for e in found}) == len(found)

@@ -1,0 +1,326 @@
+"""The answer decision: answer with entry X, ask back, give an overview, or say "not covered".
+
+Two logistic models fitted on the development set (`knowledge.answering.fitting`, run by
+`make`, kept beside the trained Rasa model as `models/decision.json`):
+
+* the **route** model takes Rasa's whole intent ranking, the ranker's view of the words and
+  the cues on the face of the question, and picks what kind of reply is due: `entry`,
+  `out_of_scope`, `overview`, `department`, `document`, `targets`, `handoff`, `clarify` or
+  `smalltalk`;
+* the **entry** model (a conditional logit) scores each citable entry for the question
+  (ranker scores, how much of Rasa's intent probability points at the entry, the plan's terms
+  and entities found in it); a softmax over the candidates gives each its probability, and
+  the best one is the answer.
+
+The decision is plain arithmetic over the stored coefficients (no scikit-learn at run time).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from knowledge import relevance
+from knowledge.answering import cues
+from knowledge.answering.cues import Question
+from knowledge.errors import KnowledgeError
+from knowledge.lexicon import get_lexicon
+from knowledge.ranking import Ranked, rank
+from knowledge.store import KnowledgeBase
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_PATH = ROOT / "models" / "decision.json"
+ROUTES = (
+    "entry",
+    "out_of_scope",
+    "overview",
+    "department",
+    "document",
+    "targets",
+    "handoff",
+    "clarify",
+    "smalltalk",
+)
+# A story: long enough to tell a situation, not only ask (questions-people-ask.md: 40-140).
+STORY_LENGTH = 40
+
+
+class DecisionMissing(KnowledgeError):
+    """models/decision.json has not been fitted (run `make setup`)."""
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("DECISION_MODEL") or DEFAULT_PATH)
+
+
+# --- features -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything the decision looks at for one question, computed once."""
+
+    question: Question
+    ranked: list[Ranked]  # citable entries, best first by the ranker
+    route: dict[str, float]  # route features
+
+
+def _log(x: float) -> float:
+    return math.log1p(max(x, 0.0))
+
+
+def gather(kb: KnowledgeBase, question: Question) -> Evidence:
+    ranked = rank(kb, question.said) if question.said else []
+    top = ranked[0] if ranked else None
+    second = ranked[1] if len(ranked) > 1 else None
+    asked = cues.asks_for_amount(question.said, question.intent) if question.said else None
+    top_text = kb.entry(top.key).text if top is not None else ""
+    content = [w for w in relevance.words(question.normalized, cues.topics().generic) if len(w) > 1]
+    cov_top, cov_plan, unknown = relevance.coverage(kb, content, top.key if top else None)
+    route = intent_groups(question)
+    route.update(
+        {
+            "rank:top": _log(top.relevance) if top else 0.0,
+            "rank:gap": _log(top.relevance - second.relevance) if top and second else 0.0,
+            "rank:fts": float(bool(top and top.fts > 0)),
+            "rank:matches": _log(sum(1 for r in ranked if r.relevance > 0)),
+            "cue:other_scheme": float(bool(cues.out_of_scope_subjects(question))),
+            "cue:other_place": float(bool(cues.other_places(question))),
+            "cue:amount_money": float(asked == "money"),
+            "cue:amount_number": float(asked == "number"),
+            "cue:amount_missing": float(
+                asked is not None and bool(top_text) and not cues.states_amount(top_text, asked)
+            ),
+            "cue:department": float(bool(question.entities.get("department"))),
+            "cue:duties": float(cues.asks_duties(question)),
+            "cue:broad": float(cues.asks_broadly(question)),
+            "cue:document_fact": float(cues.document_fact(question.normalized) is not None),
+            "cue:phone": float(cues.asks_for_phone(question.said)),
+            "cue:money_words": float(any(w in question.normalized for w in cues.MONEY_WORDS)),
+            "cue:subsidy_kind": float(cues.subsidy_kind(question) is not None),
+            "cue:detail": float(cues.asks_detail(question)),
+            "cue:how_to": float(cues.asks_how_to(question)),
+            "cov:top": cov_top,
+            "cov:plan": cov_plan,
+            "cov:unknown": _log(unknown),
+            "cov:none": float(not content),
+            "len:log": _log(len(question.said)),
+            "len:story": float(len(question.said) >= STORY_LENGTH),
+        }
+    )
+    return Evidence(question, ranked, route)
+
+
+# Rasa's intents in groups that mean one kind of reply; the topic intents share one group, so
+# the route does not depend on which topic (the entry model looks at that).
+_GROUPS = {
+    "smalltalk": ("greet", "thanks", "goodbye"),
+    "followup": ("ask_responsible", "ask_detail", "ask_more"),
+    "human": ("ask_human",),
+    "out_of_scope": ("out_of_scope",),
+    "department": ("ask_department",),
+    "document": ("ask_document",),
+    "targets": ("ask_targets",),
+    "item": ("ask_item",),
+    "subsidy": ("ask_subsidy",),
+    "overview": ("ask_overview",),
+    "fallback": ("nlu_fallback",),
+}
+
+
+def intent_groups(question: Question) -> dict[str, float]:
+    """Rasa's intent ranking summed by group, with the top intent's confidence."""
+    named = {i for group in _GROUPS.values() for i in group}
+    probs = dict(question.ranking)
+    groups = {
+        f"intent:{name}": sum(probs.get(i, 0.0) for i in intents)
+        for name, intents in _GROUPS.items()
+    }
+    groups["intent:topic"] = sum(p for i, p in probs.items() if i not in named)
+    groups["intent:top"] = question.ranking[0][1] if question.ranking else 0.0
+    return groups
+
+
+def entry_features(kb: KnowledgeBase, evidence: Evidence) -> dict[str, dict[str, float]]:
+    """Features of every candidate entry for the question (key -> features)."""
+    question = evidence.question
+    ranked = evidence.ranked
+    best = max((r.relevance for r in ranked), default=0.0)
+    top_intent = question.ranking[0][0] if question.ranking else question.intent
+    kind = cues.subsidy_kind(question)
+    doc = kb.document().number
+    kind_key = f"{doc}#{kind['entry']}" if kind else None
+    support: dict[str, float] = {}
+    first_of_top: str | None = None
+    for name, conf in question.ranking:
+        for position, suffix in enumerate(cues.topics().candidates.get(name, [])):
+            key = f"{doc}#{suffix}"
+            support[key] = support.get(key, 0.0) + conf / (1 + position)
+            if name == top_intent and position == 0:
+                first_of_top = key
+    values = [
+        v for name in ("group", "disability", "topic") for v in question.entities.get(name, [])
+    ]
+    top_conf = question.ranking[0][1] if question.ranking else 0.0
+    top_list = [f"{doc}#{s}" for s in cues.topics().candidates.get(top_intent, [])]
+    top_candidates = set(top_list)
+    terms = [w for w in relevance.words(question.normalized) if w in _domain_terms()]
+    # 补贴 and 钱 are too common to rank by, but a question about money is answered by an entry
+    # that speaks of money.
+    about_money = any(w in question.normalized for w in cues.MONEY_WORDS)
+    features = {}
+    for position, r in enumerate(ranked):
+        text = relevance.normalize(kb.entry(r.key).text)
+        hits = sum(1 for t in terms if t in text)
+        share = r.relevance / best if best > 0 else 0.0
+        in_top = r.key in top_candidates
+        features[r.key] = {
+            "rel:share": share,
+            "rel:log": _log(r.relevance),
+            "rel:first": float(position == 0),
+            "fts": r.fts,
+            "bm25": r.bm25,
+            "intent:support": support.get(r.key, 0.0),
+            "intent:top_first": float(r.key == first_of_top),
+            # Interactions: a sure intent outweighs the words, unsure NLU leaves them to decide.
+            "intent:sure_candidate": top_conf * in_top,
+            # The top intent names this entry alone (ask_supported_employment -> 6), or ranks it.
+            "intent:only": top_conf * (top_list == [r.key]),
+            "intent:position": top_conf / (1 + top_list.index(r.key)) if in_top else 0.0,
+            "mix:words_if_unsure": share * (1 - top_conf),
+            "mix:agree": share * support.get(r.key, 0.0),
+            "entities": float(sum(1 for v in values if relevance.normalize(v) in text)),
+            # The plan's own terms (lexicon) found in the entry, not any shared word (简单).
+            "lex:hits": _log(hits),
+            "lex:share": hits / len(terms) if terms else 0.0,
+            "subsidy_kind": float(r.key == kind_key),
+            "money:match": float(about_money and any(w in text for w in cues.MONEY_WORDS)),
+        }
+    return features
+
+
+@lru_cache(maxsize=1)
+def _domain_terms() -> frozenset[str]:
+    return frozenset(get_lexicon().words())
+
+
+# --- the fitted models ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A fitted logistic model: classes, feature names, coefficients and intercepts."""
+
+    classes: list[str]
+    features: list[str]
+    coef: list[list[float]]  # one row per class (one row only for a binary model)
+    intercept: list[float]
+
+    def scores(self, values: dict[str, float]) -> dict[str, float]:
+        x = [values.get(name, 0.0) for name in self.features]
+        raw = [sum(c * v for c, v in zip(row, x)) + b for row, b in zip(self.coef, self.intercept)]
+        if len(self.classes) == 2 and len(raw) == 1:
+            return {self.classes[1]: raw[0], self.classes[0]: -raw[0]}
+        return dict(zip(self.classes, raw))
+
+    def probabilities(self, values: dict[str, float]) -> dict[str, float]:
+        scores = self.scores(values)
+        if len(self.classes) == 2:
+            p = 1 / (1 + math.exp(-scores[self.classes[1]]))
+            return {self.classes[1]: p, self.classes[0]: 1 - p}
+        top = max(scores.values())
+        exp = {k: math.exp(v - top) for k, v in scores.items()}
+        total = sum(exp.values())
+        return {k: v / total for k, v in exp.items()}
+
+    def to_dict(self) -> dict:
+        return {
+            "classes": self.classes,
+            "features": self.features,
+            "coef": self.coef,
+            "intercept": self.intercept,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Linear:
+        return cls(data["classes"], data["features"], data["coef"], data["intercept"])
+
+
+@dataclass(frozen=True)
+class Decision:
+    route: Linear
+    entry: Linear
+    report: dict  # how it was fitted: data sizes, cross-validated scores, chosen settings
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"route": self.route.to_dict(), "entry": self.entry.to_dict(), "report": self.report},
+            ensure_ascii=False,
+            indent=1,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Decision:
+        data = json.loads(text)
+        return cls(Linear.from_dict(data["route"]), Linear.from_dict(data["entry"]), data["report"])
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path, mtime: float) -> Decision:
+    return Decision.from_json(path.read_text(encoding="utf-8"))
+
+
+def open_decision(path: str | os.PathLike | None = None) -> Decision:
+    """The fitted decision (reloaded when the file changes); DecisionMissing if not fitted."""
+    file = Path(path) if path is not None else default_path()
+    try:
+        mtime = file.stat().st_mtime
+    except FileNotFoundError:
+        raise DecisionMissing(f"没有找到回答决策模型 {file}：请先运行 make setup") from None
+    return _load(file, mtime)
+
+
+# --- choosing -------------------------------------------------------------------------------
+
+
+def unstated_amount(question: Question, entry_text: str) -> bool:
+    """The question asks for an amount (money, a number) that the entry does not state: the
+    plan does not say, whatever the route (a fact of the text, not a weighed choice)."""
+    asked = cues.asks_for_amount(question.said, question.intent) if question.said else None
+    return asked is not None and not cues.states_amount(entry_text, asked)
+
+
+@dataclass(frozen=True)
+class Choice:
+    route: str
+    route_probability: float
+    entries: list[tuple[str, float]]  # candidate entries with the entry model's probability
+
+
+def choose(kb: KnowledgeBase, question: Question, decision: Decision) -> Choice:
+    """The route and the entries, best first, for a question in words."""
+    evidence = gather(kb, question)
+    routes = decision.route.probabilities(evidence.route)
+    route = max(routes, key=routes.get)
+    return Choice(route, routes[route], rank_entries(kb, evidence, decision))
+
+
+def rank_entries(
+    kb: KnowledgeBase, evidence: Evidence, decision: Decision
+) -> list[tuple[str, float]]:
+    """Every candidate entry with its probability of being the answer (a softmax over the
+    question's candidates), best first."""
+    features = entry_features(kb, evidence)
+    yes = decision.entry.classes[1]
+    scores = {key: decision.entry.scores(values)[yes] for key, values in features.items()}
+    if not scores:
+        return []
+    top = max(scores.values())
+    exp = {key: math.exp(s - top) for key, s in scores.items()}
+    total = sum(exp.values())
+    order = {r.key: i for i, r in enumerate(evidence.ranked)}
+    return sorted(((k, v / total) for k, v in exp.items()), key=lambda kp: (-kp[1], order[kp[0]]))
