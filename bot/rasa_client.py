@@ -33,22 +33,23 @@ class RasaClient:
             await self._client.aclose()
             self._client = None
 
-    async def send(self, sender: str, message: str) -> list[dict]:
-        """Rasa's REST-channel messages for one user message; raises RasaUnavailable."""
+    async def _post(self, path: str, body: dict):
+        """Rasa's JSON answer to a POST, within the timeout; raises RasaUnavailable."""
         try:
             # httpx timeouts are per phase; wait_for caps the whole exchange.
             response = await asyncio.wait_for(
-                self._http().post(
-                    self.rasa_url + REST_WEBHOOK, json={"sender": sender, "message": message}
-                ),
-                timeout=self.timeout,
+                self._http().post(self.rasa_url + path, json=body), timeout=self.timeout
             )
             response.raise_for_status()
-            messages = response.json()
+            return response.json()
         except asyncio.TimeoutError as exc:
             raise RasaUnavailable("timeout") from exc
         except (httpx.HTTPError, ValueError) as exc:
             raise RasaUnavailable(type(exc).__name__) from exc
+
+    async def send(self, sender: str, message: str) -> list[dict]:
+        """Rasa's REST-channel messages for one user message; raises RasaUnavailable."""
+        messages = await self._post(REST_WEBHOOK, {"sender": sender, "message": message})
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
             raise RasaUnavailable("unexpected response shape")
         return messages
@@ -56,17 +57,7 @@ class RasaClient:
     async def parse(self, text: str) -> dict:
         """What the model makes of some words (intent ranking, entities), without a
         conversation: Rasa's /model/parse. Raises RasaUnavailable."""
-        try:
-            response = await asyncio.wait_for(
-                self._http().post(self.rasa_url + "/model/parse", json={"text": text}),
-                timeout=self.timeout,
-            )
-            response.raise_for_status()
-            parsed = response.json()
-        except asyncio.TimeoutError as exc:
-            raise RasaUnavailable("timeout") from exc
-        except (httpx.HTTPError, ValueError) as exc:
-            raise RasaUnavailable(type(exc).__name__) from exc
+        parsed = await self._post("/model/parse", {"text": text})
         if not isinstance(parsed, dict):
             raise RasaUnavailable("unexpected response shape")
         return parsed

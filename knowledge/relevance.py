@@ -131,6 +131,11 @@ def best_sentences(
     return [sentences[i] for i in sorted(keep)]
 
 
+def entry_text(kb: KnowledgeBase, key: str) -> str:
+    """An entry's title and text, normalised once per knowledge base."""
+    return _index(kb).texts.get(key, "")
+
+
 def coverage(kb: KnowledgeBase, words_: list[str], key: str | None) -> tuple[float, float, int]:
     """How much of a question the plan speaks to: the share of its content words found in the
     entry `key`, the share found anywhere in the plan, and how many the plan never uses

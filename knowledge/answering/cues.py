@@ -83,12 +83,13 @@ class Question:
         ]
         if not pairs and intent:
             pairs = [(intent, float(confidence or 0.0))]
+        top_name, top_confidence = pairs[0] if pairs else (None, 0.0)
         return cls(
             text=text,
             said=said,
             normalized=relevance.normalize(said),
-            intent=intent or (pairs[0][0] if pairs else "nlu_fallback"),
-            confidence=float(confidence if confidence is not None else (pairs or [("", 0)])[0][1]),
+            intent=intent or top_name or "nlu_fallback",
+            confidence=float(confidence) if confidence is not None else top_confidence,
             ranking=tuple(pairs),
             entities=values,
         )

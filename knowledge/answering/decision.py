@@ -141,8 +141,17 @@ def intent_groups(question: Question) -> dict[str, float]:
         for name, intents in _GROUPS.items()
     }
     groups["intent:topic"] = sum(p for i, p in probs.items() if i not in named)
-    groups["intent:top"] = question.ranking[0][1] if question.ranking else 0.0
+    groups["intent:top"] = top_understood(question)[1]
     return groups
+
+
+def top_understood(question: Question) -> tuple[str, float]:
+    """Rasa's best real intent and its confidence: FallbackClassifier's nlu_fallback only marks
+    a weak top intent, which is still the best guess of what was asked."""
+    for name, confidence in question.ranking:
+        if name != "nlu_fallback":
+            return name, confidence
+    return question.intent, question.confidence
 
 
 def entry_features(kb: KnowledgeBase, evidence: Evidence) -> dict[str, dict[str, float]]:
@@ -150,7 +159,7 @@ def entry_features(kb: KnowledgeBase, evidence: Evidence) -> dict[str, dict[str,
     question = evidence.question
     ranked = evidence.ranked
     best = max((r.relevance for r in ranked), default=0.0)
-    top_intent = question.ranking[0][0] if question.ranking else question.intent
+    top_intent, top_conf = top_understood(question)
     kind = cues.subsidy_kind(question)
     doc = kb.document().number
     kind_key = f"{doc}#{kind['entry']}" if kind else None
@@ -165,7 +174,6 @@ def entry_features(kb: KnowledgeBase, evidence: Evidence) -> dict[str, dict[str,
     values = [
         v for name in ("group", "disability", "topic") for v in question.entities.get(name, [])
     ]
-    top_conf = question.ranking[0][1] if question.ranking else 0.0
     top_list = [f"{doc}#{s}" for s in cues.topics().candidates.get(top_intent, [])]
     top_candidates = set(top_list)
     terms = [w for w in relevance.words(question.normalized) if w in _domain_terms()]
@@ -174,7 +182,7 @@ def entry_features(kb: KnowledgeBase, evidence: Evidence) -> dict[str, dict[str,
     about_money = any(w in question.normalized for w in cues.MONEY_WORDS)
     features = {}
     for position, r in enumerate(ranked):
-        text = relevance.normalize(kb.entry(r.key).text)
+        text = relevance.entry_text(kb, r.key)
         hits = sum(1 for t in terms if t in text)
         share = r.relevance / best if best > 0 else 0.0
         in_top = r.key in top_candidates
