@@ -17,8 +17,14 @@ _WORD = re.compile(r"\w")
 K1, B = 1.2, 0.75  # the usual BM25 constants
 
 
+# Plain jieba with its own dictionary: the project's lexicon (loaded into jieba's global
+# tokenizer by knowledge.segment) must not leak into the baseline, or its score would depend on
+# what ran before it in the same process.
+_JIEBA = jieba.Tokenizer()
+
+
 def terms(text: str) -> list[str]:
-    words = [w for w in jieba.lcut(text) if _WORD.search(w)]
+    words = [w for w in _JIEBA.lcut(text) if _WORD.search(w)]
     pairs = [run[i : i + 2] for run in _HAN.findall(text) for i in range(len(run) - 1)]
     return words + ["~" + p for p in pairs]
 
