@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from knowledge import relevance
+from knowledge.lexicon import get_lexicon
 from knowledge.store import KnowledgeBase
 
 # What a question can be answered with: items and safeguards (targets and the document
@@ -47,13 +48,31 @@ def generic_words() -> frozenset[str]:
     return frozenset(str(w) for w in data["generic"])
 
 
+@lru_cache(maxsize=1)
+def _department_names() -> tuple[str, ...]:
+    """Every name of a responsible department (市残联, 残联, 惨联 …), longest first."""
+    lexicon = get_lexicon()
+    names = {n for c in lexicon.concepts("department") for n in lexicon.entity_names(c)}
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+def _without_departments(text: str) -> str:
+    for name in _department_names():
+        text = text.replace(name, " ")
+    return text
+
+
 def question_features(text: str, ignore: frozenset[str] = frozenset()) -> dict[str, float]:
     """Content words and character pairs of a question: its own words (技术培训 as written)
-    and their normalised form (看不见 -> 盲人)."""
+    and their normalised form (看不见 -> 盲人).
+
+    Departments named are left out: 市残联 takes part in nearly every item, so "想请残联帮帮我"
+    says who the person turns to, not what they need (a question about a department's duties
+    is the department route's, which reads the entity)."""
     skip = generic_words() | ignore
     return {
-        **relevance.features(relevance.simplify(text), ignore=skip),
-        **relevance.features(relevance.normalize(text), ignore=skip),
+        **relevance.features(_without_departments(relevance.simplify(text)), ignore=skip),
+        **relevance.features(_without_departments(relevance.normalize(text)), ignore=skip),
     }
 
 
@@ -66,7 +85,8 @@ def rank(
     """Every entry of `kinds`, best first, for the words `text`."""
     feats = question_features(text) if features is None else features
     raw = relevance.entry_scores(kb, feats) if feats else {}
-    hits = kb.search(relevance.normalize(text), limit=FTS_LIMIT, kinds=kinds) if feats else []
+    query = _without_departments(relevance.normalize(text))
+    hits = kb.search(query, limit=FTS_LIMIT, kinds=kinds) if feats else []
     best = hits[0].score if hits else 1.0
     fts = {h.entry.key: h.score / best for h in hits}
     okapi = _bm25(kb, kinds).scores(list(feats)) if feats else {}
