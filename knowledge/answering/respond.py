@@ -1,9 +1,8 @@
 """The reply to one user turn: the one answering path of the dialogue, the eval and the tests.
 
 Facts of the domain come first (a button names its entry, 第13条 names item 13, a follow-up
-refers to the last answer, 你好 is small talk when it names nothing of the plan); every other
-question goes to the fitted decision (`decision.choose`), which picks the kind of reply and
-the entry. The reply never claims more than the plan says: an amount, date or procedure the
+refers to the last answer, the plan names no phone numbers); every other question goes to the
+fitted decision (`decision.choose`), which picks the kind of reply and the entry. The reply never claims more than the plan says: an amount, date or procedure the
 cited entry does not state is "not in the plan".
 """
 
