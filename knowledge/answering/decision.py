@@ -307,6 +307,7 @@ class Choice:
     route: str
     route_probability: float
     entries: list[tuple[str, float]]  # candidate entries with the entry model's probability
+    ranked: list[Ranked]  # the ranker's view of the words (citable entries, best first)
 
 
 def choose(kb: KnowledgeBase, question: Question, decision: Decision) -> Choice:
@@ -314,7 +315,7 @@ def choose(kb: KnowledgeBase, question: Question, decision: Decision) -> Choice:
     evidence = gather(kb, question)
     routes = decision.route.probabilities(evidence.route)
     route = max(routes, key=routes.get)
-    return Choice(route, routes[route], rank_entries(kb, evidence, decision))
+    return Choice(route, routes[route], rank_entries(kb, evidence, decision), evidence.ranked)
 
 
 def rank_entries(

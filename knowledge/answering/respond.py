@@ -64,11 +64,6 @@ def _by_domain_rules(kb: KnowledgeBase, question: Question, context: Context) ->
     return None
 
 
-def _names_the_plan(kb: KnowledgeBase, question: Question) -> bool:
-    ranked = rank(kb, question.said)
-    return bool(ranked) and ranked[0].relevance >= followups.MIN_RELEVANCE
-
-
 def decide(kb: KnowledgeBase, question: Question, decision: Decision) -> Answer:
     """The fitted decision's reply to a question in words."""
     choice = choose(kb, question, decision)
@@ -101,7 +96,7 @@ def decide(kb: KnowledgeBase, question: Question, decision: Decision) -> Answer:
         if cues.subsidy_kind(question) is None:
             return compose.clarify_subsidy(kb)
         return compose.candidates(kb, [k for k, _ in choice.entries], question.said)
-    return compose.not_covered(kb, _nearby(kb, question, top), amount=asked is not None)
+    return compose.not_covered(kb, _nearby(choice, top), amount=asked is not None)
 
 
 def _second_need(kb: KnowledgeBase, choice: Choice, answered: Entry) -> Entry | None:
@@ -116,12 +111,11 @@ def _second_need(kb: KnowledgeBase, choice: Choice, answered: Entry) -> Entry | 
     return None
 
 
-def _nearby(kb: KnowledgeBase, question: Question, top: Entry | None) -> Entry | None:
-    """What the plan covers near a question it does not answer: the best-ranked entry, when
-    the question's words really name something of it."""
-    if top is None or not _names_the_plan(kb, question):
-        return None
-    return top
+def _nearby(choice: Choice, top: Entry | None) -> Entry | None:
+    """What the plan covers near a question it does not answer: the best entry, when the
+    question's words really name something of the plan (about one distinctive word)."""
+    names_the_plan = bool(choice.ranked) and (choice.ranked[0].relevance >= followups.MIN_RELEVANCE)
+    return top if names_the_plan else None
 
 
 # --- facts of the turn ----------------------------------------------------------------------
