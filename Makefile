@@ -28,7 +28,7 @@ DECISION := models/decision.json
 DECISION_INPUTS = $(MODEL) $(KB) $(wildcard tests/eval/dev*.yml) tests/eval/__main__.py \
 	$(wildcard knowledge/answering/*.py) knowledge/ranking.py knowledge/relevance.py knowledge/topics.yml
 
-.PHONY: help setup run test lint eval eval-floor test-stories validate browser-deps clean FORCE
+.PHONY: help setup run test lint eval eval-floor bench test-stories validate browser-deps clean FORCE
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -62,11 +62,15 @@ $(MODEL): $(VENV)/.installed $(NLP_STAMP) $(MODEL_HASH)
 	@set -e; hash=$$(cat $(MODEL_HASH)); \
 	if [ -f $(MODEL_CACHE)/$$hash.tar.gz ]; then \
 		echo "reusing the model trained on these inputs ($$hash)"; cp $(MODEL_CACHE)/$$hash.tar.gz $@; \
+		cp $(MODEL_CACHE)/$$hash.json models/training.json 2>/dev/null || rm -f models/training.json; \
 	else \
 		echo "training the model ($$hash)"; \
+		started=$$(date +%s); \
 		$(RASA) train --fixed-model-name assistant --out models --num-threads 2; \
-		cp $@ $(MODEL_CACHE)/$$hash.tar.gz; \
-		ls -1t $(MODEL_CACHE)/*.tar.gz | tail -n +6 | xargs -r rm -f; \
+		printf '{"seconds": %d, "inputs": "%s", "finished": "%s"}\n' \
+			"$$(( $$(date +%s) - started ))" "$$hash" "$$(date -Iseconds)" > models/training.json; \
+		cp $@ $(MODEL_CACHE)/$$hash.tar.gz; cp models/training.json $(MODEL_CACHE)/$$hash.json; \
+		ls -1t $(MODEL_CACHE)/*.tar.gz | tail -n +6 | sed 's/\.tar\.gz$$//' | xargs -r -I{} rm -f {}.tar.gz {}.json; \
 	fi
 	@touch $@
 
@@ -98,8 +102,11 @@ EVAL_MARGIN_FLOOR := 0.02
 eval-floor: setup ## the evaluation with the regression floors that make test enforces
 	$(PY) -m tests.eval --pass-mark $(EVAL_FLOOR) --margin $(EVAL_MARGIN_FLOOR)
 
+bench: setup ## latency, throughput, CPU, memory and start-up of the whole stack (about 7 min)
+	$(PY) -m tests.bench
+
 lint: $(VENV)/.installed ## ruff
-	$(VENV)/bin/ruff check bot actions knowledge tests
+	$(VENV)/bin/ruff check bot actions knowledge rasa_plugins tests
 
 test: setup browser-deps ## set up and run every test
 	$(MAKE) --no-print-directory validate test-stories eval-floor

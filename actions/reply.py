@@ -16,6 +16,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from knowledge.answering import Answer, Context, knowledge_unavailable, respond
 from knowledge.errors import KnowledgeError
 
+# The slots that keep the conversation memory (domain.yml).
+MEMORY_SLOTS = ("last_keys", "last_query", "shown_keys")
+
 
 def context_of(tracker: Tracker) -> Context:
     """The conversation memory kept in the slots (see domain.yml)."""

@@ -32,7 +32,13 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     conversation_log = ConversationLog(settings.conversation_db, settings.secret_key)
-    rasa = RasaClient(settings.rasa_url, settings.action_server_url, settings.rasa_timeout)
+    rasa = RasaClient(
+        settings.rasa_urls,
+        settings.action_server_url,
+        settings.rasa_timeout,
+        concurrency=settings.rasa_concurrency,
+        session_turns=settings.rasa_session_turns,
+    )
     chat_service = ChatService(rasa, conversation_log, settings.secret_key)
 
     @asynccontextmanager

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from bot.conversation_log import ConversationLog, Turn
 from bot.ids import RASA_SENDER, keyed_digest
 from bot.masking import mask
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.rasa_client import RasaBusy, RasaClient, RasaUnavailable
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 log = logging.getLogger(__name__)
@@ -21,6 +21,9 @@ UNAVAILABLE_TEXT = (
     f"或拨打{HOTLINE_NAME} {HOTLINE}，由工作人员为您解答。"
 )
 UNAVAILABLE_KIND = "unavailable"
+# Too many people at once: said within the promise, instead of making everyone wait too long.
+BUSY_TEXT = f"现在很多人在问，请稍等再发一次您的问题。着急的话也可以拨打{HOTLINE_NAME} {HOTLINE}。"
+BUSY_KIND = "busy"
 # Every reply, real or fallback, reaches the user within this many seconds.
 REPLY_PROMISE_SECONDS = 3.0
 # The longest a reply waits for its log line (for the answer id), and the margin kept for
@@ -84,9 +87,14 @@ class ChatService:
     ) -> ChatReply:
         text = mask(text)  # before anything else sees it
         started = time.monotonic()
+        # Rasa's answer must be back in time to log it and send it within the promise.
+        deadline = started + REPLY_PROMISE_SECONDS - RESPONSE_MARGIN_SECONDS - LOG_WAIT_SECONDS
         try:
-            messages = await self.rasa.send(self.rasa_sender(conversation_id), text)
+            messages = await self.rasa.send(self.rasa_sender(conversation_id), text, deadline)
             reply = merge_messages(messages, sender or conversation_id)
+        except RasaBusy:
+            log.warning("too many messages in line; answering that we are busy")
+            reply = busy_reply(sender or conversation_id)
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable (%s); answering with the hotline", exc)
             reply = None
@@ -141,6 +149,12 @@ class ChatService:
         self.log_failures += 1
         # The exception type only: messages of some errors could quote the row.
         log.error("conversation log write failed (%s)", error)
+
+
+def busy_reply(sender: str) -> ChatReply:
+    """Not a failure to answer (the question was never asked of Rasa): not a hand-off, and
+    not counted among the unanswered questions."""
+    return ChatReply(sender=sender, replies=[{"text": BUSY_TEXT, "buttons": []}], kind=BUSY_KIND)
 
 
 def unavailable_reply(sender: str) -> ChatReply:

@@ -28,7 +28,8 @@ def knowledge_base_health(path) -> dict:
     summary="健康检查",
     description="分别报告网关、Rasa、动作服务器和知识库是否可用（每部分一项，带 ok）。"
     "全部可用时 200，任何一部分不可用时 503（正文相同，status 为 degraded）。"
-    "对话记录写不进去不算不可用，只计入 gateway.log_write_failures。",
+    "对话记录写不进去不算不可用，只计入 gateway.log_write_failures；"
+    "gateway.rasa_line 列出每个 Rasa 进程正在处理、排队和因繁忙而婉拒的消息数。",
     responses={
         200: {"description": "全部可用（status: ok）"},
         503: {"model": HealthResponse, "description": "某个部分不可用（status: degraded）"},
@@ -42,7 +43,12 @@ async def healthz(request: Request) -> JSONResponse:
     # Off the event loop: a slow disk must not stall the chats being answered meanwhile.
     kb = await asyncio.to_thread(knowledge_base_health, state.settings.knowledge_db)
     body = {
-        "gateway": {"ok": True, "log_write_failures": state.chat_service.log_failures},
+        "gateway": {
+            "ok": True,
+            "log_write_failures": state.chat_service.log_failures,
+            # Per Rasa process: messages in hand, waiting in line, turned away as busy.
+            "rasa_line": state.chat_service.rasa.load(),
+        },
         "rasa": rasa,
         "action_server": actions,
         "knowledge_base": kb,

@@ -8,11 +8,13 @@ access log (URLs with console search words) is off.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -65,6 +67,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "RASA_URL": settings.rasa_url,
         "ACTION_SERVER_URL": settings.action_server_url,
         "RASA_TIMEOUT": str(settings.rasa_timeout),
+        "RASA_PROCESSES": str(settings.rasa_processes),
+        "RASA_CONCURRENCY": str(settings.rasa_concurrency),
+        "RASA_SESSION_TURNS": str(settings.rasa_session_turns),
     }
 
 
@@ -81,22 +86,33 @@ def child_env(
     return env
 
 
-def write_endpoints(settings: Settings, run_dir: Path) -> Path:
-    """endpoints.yml with the action endpoint pointed at ACTION_SERVER_URL (tests use other ports)."""
+def tracker_db(settings: Settings, index: int) -> Path:
+    """Rasa process `index`'s tracker file: RASA_TRACKER_DB for the first, then -2, -3 …
+    A conversation always goes to the same process, so no two processes share a file (and
+    SQLite's one writer at a time never makes one process wait for the other)."""
+    path = settings.rasa_tracker_db
+    return path if index == 0 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
+
+
+def write_endpoints(settings: Settings, run_dir: Path, index: int = 0) -> Path:
+    """endpoints.yml for Rasa process `index`: the action endpoint at ACTION_SERVER_URL (tests
+    use other ports) and its own SQLite tracker store."""
     config = {}
     if ENDPOINTS.is_file():
         config = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8")) or {}
     config["action_endpoint"] = {"url": settings.action_server_url + "/webhook"}
     # An absolute path: Rasa resolves a relative one against its working directory, and waits
     # forever for a database whose folder does not exist.
-    settings.rasa_tracker_db.parent.mkdir(parents=True, exist_ok=True)
+    db = tracker_db(settings, index)
+    db.parent.mkdir(parents=True, exist_ok=True)
     config["tracker_store"] = {
-        "type": "SQL",
+        # Rasa's SQL store with SQLite in write-ahead mode (rasa_plugins/tracker_store.py).
+        "type": "rasa_plugins.tracker_store.LocalSQLTrackerStore",
         "dialect": "sqlite",
-        "db": str(settings.rasa_tracker_db),
+        "db": str(db),
     }
     run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "endpoints.yml"
+    path = run_dir / ("endpoints.yml" if index == 0 else f"endpoints-{index + 1}.yml")
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -174,15 +190,21 @@ class Launcher:
                 child.process.wait()
             child.log_file.close()
         if self.children:
+            self.stack_file.unlink(missing_ok=True)
             self.say("已停止所有进程。")
         self.children = []
         self.http.close()
 
     # -- the sequence ------------------------------------------------------------------
     def start_action_server(self) -> None:
+        for wait in self.spawn_action_server():
+            wait()
+
+    def spawn_action_server(self) -> list[Callable[[], None]]:
+        """Start the action server; what to call to wait until it is ready."""
         if not ACTIONS_PACKAGE.is_file():
             self.say("! 没有 actions/ 包，不启动动作服务器。")
-            return
+            return []
         port = port_of(self.settings.action_server_url, 5055)
         child = self.start(
             "action_server",
@@ -190,38 +212,45 @@ class Launcher:
             # rasa_sdk 3.6 has no host flag; its Sanic app reads the host from SANIC_HOST.
             env={"SANIC_HOST": LOOPBACK, "ACTION_SERVER_SANIC_WORKERS": "1"},
         )
-        self.wait_until(child, lambda: self._ok(f"http://{LOOPBACK}:{port}/health"), 120)
+        return [
+            lambda: self.wait_until(
+                child, lambda: self._ok(f"http://{LOOPBACK}:{port}/health"), 120
+            )
+        ]
 
     def start_rasa(self) -> None:
+        for wait in self.spawn_rasa():
+            wait()
+
+    def spawn_rasa(self) -> list[Callable[[], None]]:
+        """RASA_PROCESSES Rasa servers, each on its own port and tracker file, loading their
+        model at the same time (one core each); what to call to wait for them and warm them
+        up (the action server must be ready by then)."""
         if not MODEL.is_file():
             self.say(
                 f"! 还没有训练好的模型（{MODEL}），不启动 Rasa；"
                 f"网关会请用户拨打 {HOTLINE}。先运行 make setup。"
             )
-            return
-        port = port_of(self.settings.rasa_url, 5005)
-        endpoints = write_endpoints(self.settings, self.log_dir.parent / "run")
-        child = self.start(
-            "rasa",
-            [
-                sys.executable,
-                "-m",
-                "rasa",
-                "run",
-                "--enable-api",
-                "-i",
-                LOOPBACK,
-                "-p",
-                str(port),
-                "-m",
-                str(MODEL),
-                "--endpoints",
-                str(endpoints),
-            ],
-        )
-        self.say("  Rasa 加载模型通常需要 30–60 秒……")
-        self.wait_until(child, lambda: self._ok(f"http://{LOOPBACK}:{port}/status"), 300)
-        self.warm_up(port)
+            return []
+        started = []
+        for index, url in enumerate(self.settings.rasa_urls):
+            port = port_of(url, 5005)
+            endpoints = write_endpoints(self.settings, self.log_dir.parent / "run", index)
+            name = "rasa" if index == 0 else f"rasa-{index + 1}"
+            args = [sys.executable, "-m", "rasa", "run", "--enable-api", "-i", LOOPBACK]
+            args += ["-p", str(port), "-m", str(MODEL), "--endpoints", str(endpoints)]
+            started.append((self.start(name, args), port))
+        self.say("  Rasa 加载模型通常需要 20–60 秒……")
+
+        def ready() -> None:
+            for child, port in started:
+                self.wait_until(
+                    child, lambda port=port: self._ok(f"http://{LOOPBACK}:{port}/status"), 300
+                )
+            for _, port in started:
+                self.warm_up(port)
+
+        return [ready]
 
     def warm_up(self, port: int) -> None:
         """One message through Rasa and the action server before users come.
@@ -241,6 +270,12 @@ class Launcher:
             self.say(f"  预热没有成功（{type(exc).__name__}），第一个问题可能答得慢。")
 
     def start_gateway(self) -> str:
+        base, wait = self.spawn_gateway()
+        wait()
+        return base
+
+    def spawn_gateway(self) -> tuple[str, Callable[[], None]]:
+        """Start the gateway; its address and what to call to wait until it is ready."""
         host, port = self.settings.gateway_host, self.settings.gateway_port
         child = self.start(
             "gateway",
@@ -264,8 +299,34 @@ class Launcher:
         )
         shown_host = LOOPBACK if host in ("0.0.0.0", "::") else host
         base = f"http://{shown_host}:{port}"
-        self.wait_until(child, lambda: self._gateway_up(base + "/healthz"), 60)
-        return base
+        return base, lambda: self.wait_until(child, lambda: self._gateway_up(base + "/healthz"), 60)
+
+    @property
+    def stack_file(self) -> Path:
+        return self.log_dir.parent / "run" / "stack.json"
+
+    def write_stack_file(self, gateway_url: str) -> None:
+        """Which process is which, for `make bench` (CPU and memory per process)."""
+        by_name = {child.name: child.process.pid for child in self.children}
+        rasa = [
+            {"pid": by_name[name], "url": url}
+            for name, url in zip(
+                ["rasa"] + [f"rasa-{i + 1}" for i in range(1, len(self.settings.rasa_urls))],
+                self.settings.rasa_urls,
+            )
+            if name in by_name
+        ]
+        stack = {
+            "launcher": {"pid": os.getpid()},
+            "gateway": {"pid": by_name.get("gateway"), "url": gateway_url},
+            "action_server": {
+                "pid": by_name.get("action_server"),
+                "url": self.settings.action_server_url,
+            },
+            "rasa": rasa,
+        }
+        self.stack_file.parent.mkdir(parents=True, exist_ok=True)
+        self.stack_file.write_text(json.dumps(stack, indent=2), encoding="utf-8")
 
     def check_knowledge_base(self) -> None:
         if not self.settings.knowledge_db.is_file():
@@ -287,10 +348,14 @@ class Launcher:
         try:
             self.check_knowledge_base()
             self.check_console_password()
-            if not self.gateway_only:
-                self.start_action_server()
-                self.start_rasa()
-            base = self.start_gateway()
+            # Everything starts at once (loading Rasa's model takes both cores' time; the rest
+            # need not wait for it), then each part is waited for in the order they need
+            # each other: the action server, Rasa (warmed up through it), the gateway.
+            waits = [] if self.gateway_only else self.spawn_action_server() + self.spawn_rasa()
+            base, gateway_ready = self.spawn_gateway()
+            for wait in [*waits, gateway_ready]:
+                wait()
+            self.write_stack_file(base)
             self.say(f"\n助手已启动：打开 {base}/ \n热线工作台：{base}/console\n按 Ctrl-C 停止。")
             while True:
                 for child in self.children:

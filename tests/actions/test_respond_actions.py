@@ -12,6 +12,7 @@ from actions import reply
 from actions.follow_up import ActionAnswerFollowUp
 from actions.hand_off import ActionFallback, ActionHandOff, ActionOutOfScope
 from actions.policy import ActionAnswerPolicy
+from actions.session import ActionSessionStart
 from actions.small_talk import ActionSmallTalk
 from knowledge import store, wording
 from knowledge.store import open_kb
@@ -217,3 +218,18 @@ def test_concurrent_first_answers_share_one_knowledge_base(kb_env, make_tracker,
     assert len(opened) == 1
     alone = [run(ActionAnswerPolicy(), t)[0] for t in questions]
     assert together == alone
+
+
+def test_a_new_session_keeps_only_the_memory_slots_current_values(make_tracker):
+    tracker = make_tracker(
+        "/session_start",
+        "session_start",
+        slots={"last_keys": [f"{DOC}#13"], "last_query": "盲人按摩", "shown_keys": None},
+    )
+    events = asyncio.run(ActionSessionStart().run(CollectingDispatcher(), tracker, {}))
+    assert [e["event"] for e in events] == ["session_started", "slot", "slot", "action"]
+    assert {e["name"]: e["value"] for e in events if e["event"] == "slot"} == {
+        "last_keys": [f"{DOC}#13"],
+        "last_query": "盲人按摩",
+    }
+    assert events[-1]["name"] == "action_listen"

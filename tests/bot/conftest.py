@@ -40,6 +40,7 @@ def make_settings(tmp_path):
             "knowledge_db": tmp_path / "missing-knowledge.db",
             "log_dir": tmp_path / "logs",
             "rasa_timeout": 1.0,
+            "rasa_processes": 1,  # one fake Rasa (tests of several set it themselves)
             # The decision fitted for the tests (tests/conftest.py), never models/decision.json.
             "decision_model": os.environ["DECISION_MODEL"],
         }

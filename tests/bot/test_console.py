@@ -14,6 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 from bot.console.passwords import WeakPassword, has_password, set_password, verify_password
 from bot.console.phone_text import spoken_ref
 from bot.console.session import SESSION_COOKIE, LoginThrottle
+from bot.rasa_client import RasaClient
 from tests.bot.conftest import CONSOLE_PASSWORD, sign_in
 from tests.fakes import DOC, FakeDocument, FakeEntry, FakeKnowledgeBase
 
@@ -339,7 +340,7 @@ def test_unanswered_page_groups_and_counts(signed_in, fake_rasa):
         "handoff": False,
         "kind": "out_of_scope",
     }
-    signed_in.app.state.chat_service.rasa.rasa_url = rasa.url
+    signed_in.app.state.chat_service.rasa = RasaClient(rasa.url, rasa.url, timeout=1.0)
     for text in ("残疾证怎么办？", "残疾证 怎么办", "今天天气"):
         _chat(signed_in, "u", text)
     page = signed_in.get("/console/unanswered").text

@@ -11,6 +11,7 @@ import time
 import httpx
 import pytest
 
+from bot.settings import Settings
 from tests.bot.sample_numbers import MOBILE, identity_number
 
 ID = identity_number()
@@ -71,3 +72,29 @@ def test_blind_massage_exam_cites_item_13_and_numbers_stay_masked(live_stack):
     assert "[身份证号]" in stored, "the masked turn was logged"
     for secret in (ID, spaced_id, ID[6:14] + ID[14:], MOBILE, MOBILE[3:]):
         assert secret not in stored, secret
+
+
+@pytest.mark.e2e
+def test_a_follow_up_keeps_its_context_across_a_new_rasa_session(live_stack):
+    """The gateway starts a new Rasa session every RASA_SESSION_TURNS turns; the slots are
+    carried over, so "谁负责" right after the cut still means the last answer."""
+    turns = Settings.__fields__["rasa_session_turns"].default
+    fillers = ["你好", "养猪有补贴吗", "残疾人开小卖部卖烟，办烟草证有什么照顾？"]
+    first = [fillers[i % len(fillers)] for i in range(turns - 1)] + ["盲人按摩考试在哪报名？"]
+
+    def ask(message: str) -> dict:
+        response = httpx.post(
+            live_stack + "/api/chat",
+            json={"sender": "e2e-session", "message": message},
+            timeout=10,
+            trust_env=False,
+        )
+        assert response.status_code == 200
+        return response.json()
+
+    for message in first:
+        answer = ask(message)
+    assert answer["sources"][0]["item"] == 13
+    follow_up = ask("谁负责")  # a new Rasa session began just before this turn
+    assert follow_up["sources"] and follow_up["sources"][0]["item"] == 13, follow_up
+    assert "市残联" in follow_up["replies"][0]["text"]

@@ -203,6 +203,7 @@ def gateway_app(tmp_path_factory, fake_rasa_url):
         app_env="development",
         secret_key="browser-test-secret-key-0123456789abcdef",
         rasa_url=fake_rasa_url,
+        rasa_processes=1,
         action_server_url=fake_rasa_url,
         conversation_db=tmp / "conversations.db",
         knowledge_db=tmp / "missing-knowledge.db",
