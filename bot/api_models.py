@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictStr, validator
 
+from bot.rate_limit import too_fast_text
+from bot.visible_text import visible_text
 from knowledge.wording import HOTLINE
 
 MAX_MESSAGE_CHARS = 500
@@ -14,6 +16,7 @@ EMPTY_MESSAGE = "消息不能为空，请输入您想问的问题。"
 TOO_LONG_MESSAGE = f"消息太长了，请控制在 {MAX_MESSAGE_CHARS} 个字以内。"
 TOO_LONG_SENDER = f"sender 太长了，最多 {MAX_SENDER_CHARS} 个字符。"
 NOT_TEXT = '请求格式不正确：message 和 sender 必须是文字（字符串），例如 {"message": "盲人按摩考试在哪报名？"}。'
+UNREADABLE_SENDER = "sender 里有无法识别的字符，请只用正常的文字（字母、数字、汉字等）。"
 MALFORMED_BODY = '请求格式不正确，请发送 JSON，例如 {"message": "盲人按摩考试在哪报名？"}。'
 NOT_AN_OBJECT = (
     "请求格式不正确：请求体要是一个 JSON 对象（Content-Type: application/json），"
@@ -47,6 +50,40 @@ FIELD_ERRORS = {
 }
 
 
+def utf8_text(text: str) -> bool:
+    """False for a string with unpaired surrogates (a JSON body may carry "\\ud800"): no
+    database, log or socket can take it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def openapi_extra(example: dict | None = None):
+    """Config.schema_extra of the API's models: their Optional fields take and give null, which
+    pydantic v1 leaves out of the schema (clients and schema checks then take a null for a
+    broken request or answer). OpenAPI 3.1 says it with a type list, or anyOf for a model."""
+
+    def extra(schema: dict, model: type[BaseModel]) -> None:
+        properties = schema.get("properties", {})
+        for field in model.__fields__.values():
+            prop = properties.get(field.alias)
+            if not field.allow_none or prop is None:
+                continue
+            if isinstance(prop.get("type"), str):
+                prop["type"] = [prop["type"], "null"]
+                if "enum" in prop:
+                    prop["enum"] = [*prop["enum"], None]
+            else:  # a $ref to another model
+                outer = {k: prop.pop(k) for k in ("title", "description") if k in prop}
+                properties[field.alias] = {**outer, "anyOf": [prop, {"type": "null"}]}
+        if example is not None:
+            schema["example"] = example
+
+    return extra
+
+
 class ChatRequest(BaseModel):
     # StrictStr: 123 or true is not a message (plain `str` would turn it into "123").
     # Surrounding whitespace is stripped before the length check, so "   " is empty.
@@ -63,15 +100,25 @@ class ChatRequest(BaseModel):
         description=f"用户的问题，1–{MAX_MESSAGE_CHARS} 个字（去掉首尾空白后）。",
     )
 
+    @validator("message", pre=True)
+    def _message_visible(cls, value):
+        # Before the strip and the length check, so zero-width spaces alone are "empty".
+        return visible_text(value) if isinstance(value, str) else value
+
     @validator("sender")
     def _sender_not_blank(cls, value: str | None) -> str | None:
         return value or None
 
+    @validator("sender")
+    def _sender_readable(cls, value: str | None) -> str | None:
+        # A key is refused, not repaired: two senders must never become one.
+        if value is not None and not utf8_text(value):
+            raise ValueError(UNREADABLE_SENDER)
+        return value
+
     class Config:
         anystr_strip_whitespace = True
-        schema_extra = {  # noqa: RUF012 - pydantic v1 Config, read once
-            "example": {"sender": "kiosk-7", "message": "盲人按摩考试在哪报名？"}
-        }
+        schema_extra = openapi_extra({"sender": "kiosk-7", "message": "盲人按摩考试在哪报名？"})
 
 
 class Button(BaseModel):
@@ -91,10 +138,16 @@ class Source(BaseModel):
     title: str
     departments: list[str] = []
 
+    class Config:
+        schema_extra = openapi_extra()
+
 
 class Intent(BaseModel):
     name: str
     confidence: float | None
+
+    class Config:
+        schema_extra = openapi_extra()
 
 
 class ChatResponse(BaseModel):
@@ -107,8 +160,8 @@ class ChatResponse(BaseModel):
     handoff: bool = Field(..., description=f"true：建议转人工或拨打 {HOTLINE}")
 
     class Config:
-        schema_extra = {  # noqa: RUF012 - pydantic v1 Config, read once
-            "example": {
+        schema_extra = openapi_extra(
+            {
                 "sender": "kiosk-7",
                 "replies": [
                     {
@@ -128,7 +181,7 @@ class ChatResponse(BaseModel):
                 "intent": {"name": "ask_blind_massage", "confidence": 0.97},
                 "handoff": False,
             }
-        }
+        )
 
 
 class HistoryTurn(BaseModel):
@@ -141,6 +194,9 @@ class HistoryTurn(BaseModel):
     handoff: bool
     feedback: Literal["up", "down"] | None
 
+    class Config:
+        schema_extra = openapi_extra()
+
 
 class HistoryResponse(BaseModel):
     turns: list[HistoryTurn]
@@ -151,6 +207,12 @@ class FeedbackRequest(BaseModel):
         ..., max_length=64, description=f"/api/chat 响应头 {ANSWER_ID_HEADER} 的值"
     )
     value: Literal["up", "down"]
+
+    @validator("answer_id")
+    def _answer_id_readable(cls, value: str) -> str:
+        if not utf8_text(value):
+            raise ValueError(BAD_ANSWER_ID)
+        return value
 
     class Config:
         schema_extra = {  # noqa: RUF012 - pydantic v1 Config, read once
@@ -189,4 +251,20 @@ ERROR_RESPONSES = {
         "description": "消息为空、超过 500 字、不是文字或请求格式不正确",
         "content": {"application/json": {"example": {"detail": EMPTY_MESSAGE}}},
     },
+}
+
+# Only /api/chat is limited (bot.rate_limit): per conversation and per client address.
+RETRY_AFTER_HEADER = "Retry-After"
+TOO_MANY_RESPONSE = {
+    429: {
+        "model": ErrorResponse,
+        "description": "发得太快了：同一对话或同一地址每分钟的消息数超过上限；这条消息没有处理",
+        "headers": {
+            RETRY_AFTER_HEADER: {
+                "description": "再等多少秒可以发下一条",
+                "schema": {"type": "integer", "example": 3},
+            }
+        },
+        "content": {"application/json": {"example": {"detail": too_fast_text(3)}}},
+    }
 }

@@ -6,17 +6,20 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
-from bot import api_docs, chat_routes, health
+from bot import api_docs, chat_routes, health, privacy
 from bot.chat_service import ChatService
+from bot.client_address import parse_trusted_proxies
 from bot.console import routes as console_routes
 from bot.console.session import LoginThrottle, NotSignedIn
 from bot.conversation_log import ConversationLog
 from bot.errors import install_error_handlers
 from bot.middleware import BodySizeLimit, SecurityHeaders
 from bot.rasa_client import RasaClient
+from bot.rate_limit import ChatLimits
+from bot.retention import DailyPurge
 from bot.settings import REPO_ROOT, Settings, get_settings
+from bot.static_files import StaticFiles  # a NUL in the path is a 404, not a 500
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 WEBCHAT_DIR = REPO_ROOT / "webchat"
@@ -38,12 +41,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.rasa_timeout,
         concurrency=settings.rasa_concurrency,
         session_turns=settings.rasa_session_turns,
+        token=settings.rasa_token,
     )
     chat_service = ChatService(rasa, conversation_log, settings.secret_key)
+    # Turns older than RETENTION_DAYS are deleted shortly after start and then once a day.
+    retention = DailyPurge(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        retention.start()
         yield
+        await retention.stop()
         # WeChat answers that came too late for their request are still on their way:
         # let them finish (they need Rasa and the log) before closing those.
         bridge = getattr(app.state, "wechat_bridge", None)
@@ -64,7 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.conversation_log = conversation_log
     app.state.chat_service = chat_service
+    app.state.retention = retention
     app.state.login_throttle = LoginThrottle()
+    app.state.chat_limits = ChatLimits.from_settings(settings)
+    app.state.trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
     app.state.open_knowledge = lambda: _open_kb(settings.knowledge_db)
 
     install_error_handlers(app)
@@ -75,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from bot.wechat.routes import router as wechat_router
 
     app.include_router(chat_routes.router)
+    app.include_router(privacy.router)
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(console_routes.public)

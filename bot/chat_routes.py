@@ -14,13 +14,17 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from bot.api_models import (
     ANSWER_ID_HEADER,
     ERROR_RESPONSES,
+    RETRY_AFTER_HEADER,
+    TOO_MANY_RESPONSE,
     ChatRequest,
     ChatResponse,
     FeedbackRequest,
     FeedbackResponse,
     HistoryResponse,
 )
+from bot.client_address import client_address
 from bot.ids import PUBLIC_HANDLE, keyed_digest
+from bot.rate_limit import too_fast_text
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 COOKIE_NAME = "conversation"
@@ -47,6 +51,14 @@ def set_conversation_cookie(request: Request, response: Response, token: str) ->
     )
 
 
+def address_of(request: Request) -> str:
+    """The client's address for the per-address limit (bot.client_address: X-Forwarded-For
+    only from TRUSTED_PROXIES)."""
+    peer = request.client.host if request.client else None
+    forwarded = request.headers.getlist("x-forwarded-for")
+    return client_address(peer, forwarded, request.app.state.trusted_proxies)
+
+
 def public_handle(request: Request, conversation_id: str) -> str:
     """What the API shows as `sender` for a cookie conversation: not the token, not usable as a key."""
     secret = request.app.state.settings.secret_key
@@ -62,6 +74,7 @@ CHAT_DESCRIPTION = (
     "助手暂时答不了（服务停了、太慢或没有回答）时，3 秒内回复说明情况，"
     f"请用户拨打{HOTLINE_NAME} {HOTLINE}，并返回 handoff: true。"
     "消息为空、超过 500 字、不是文字或格式不对返回 422；请求体超过 64 KB 返回 413。"
+    "同一对话或同一地址发得太快返回 429，响应头 Retry-After 是要等的秒数。"
 )
 CHAT_RESPONSES = {
     200: {
@@ -75,6 +88,7 @@ CHAT_RESPONSES = {
         },
     },
     **ERROR_RESPONSES,
+    **TOO_MANY_RESPONSE,
 }
 
 
@@ -96,6 +110,12 @@ async def chat(body: ChatRequest, request: Request, response: Response) -> dict:
         set_conversation_cookie(request, response, token)
         conversation_id, channel = f"web:{token}", "web"
         shown = public_handle(request, conversation_id)
+    wait = request.app.state.chat_limits.admit(conversation_id, address_of(request))
+    if wait:
+        # Before Rasa and the log: a message held back costs nothing and is not "unanswered".
+        raise HTTPException(
+            status_code=429, detail=too_fast_text(wait), headers={RETRY_AFTER_HEADER: str(wait)}
+        )
     reply = await request.app.state.chat_service.reply(
         conversation_id=conversation_id, channel=channel, text=body.message, sender=shown
     )

@@ -12,6 +12,7 @@ from bot.conversation_log import ConversationLog, Turn
 from bot.ids import RASA_SENDER, keyed_digest
 from bot.masking import mask
 from bot.rasa_client import RasaBusy, RasaClient, RasaUnavailable
+from bot.visible_text import visible_text
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,8 @@ class ChatService:
     async def reply(
         self, *, conversation_id: str, channel: str, text: str, sender: str | None = None
     ) -> ChatReply:
-        text = mask(text)  # before anything else sees it
+        # Before anything else sees it: invisible characters could hide a number from mask.
+        text = mask(visible_text(text))
         started = time.monotonic()
         # Rasa's answer must be back in time to log it and send it within the promise.
         deadline = started + REPLY_PROMISE_SECONDS - RESPONSE_MARGIN_SECONDS - LOG_WAIT_SECONDS

@@ -1,10 +1,12 @@
-"""Command line: `python -m bot run` (the whole assistant) and `python -m bot set-password`."""
+"""Command line: `python -m bot run` (the whole assistant), `set-password`, and the
+operator's `purge`, `forget` and `backup`."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -52,6 +54,64 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from bot.retention import purge
+
+    settings = _settings()
+    deleted = purge(settings)
+    print(f"已删除保存超过 {settings.retention_days} 天的对话：")
+    return _report(deleted)
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    from bot.retention import ForgetError, forget
+
+    try:
+        found, deleted = forget(_settings(), args.sender)
+    except ForgetError as exc:
+        print(f"没有删除：{exc}。", file=sys.stderr)
+        return 1
+    if not any(item.rows for item in deleted):
+        print(f"没有找到这段对话（{args.sender}），什么也没有删除。", file=sys.stderr)
+        return 1
+    print(f"已删除这段对话（工作台里的编号 {found.log_sender}）：")
+    code = _report(deleted)
+    if found.turns and not found.rasa_senders:
+        print(
+            "  这段对话是在对话记录保存 Rasa 编号之前的，它在 Rasa 里的对话状态找不到，"
+            "会在保存期满时自动删除。"
+        )
+    return code
+
+
+def _report(deleted) -> int:
+    if not deleted:
+        print("  没有找到对话记录或 Rasa 对话状态的文件。")
+    for item in deleted:
+        print(f"  {item.line()}")
+    return 0 if all(item.clean for item in deleted) else 1
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.backup import BackupFailed, backup
+
+    try:
+        copied = backup(_settings(), args.dest)
+    except BackupFailed as exc:
+        print(f"备份失败：{exc}", file=sys.stderr)
+        return 1
+    for item in copied:
+        if item.copy is None:
+            print(f"{item.what}：{item.source} 不存在，没有备份。")
+        else:
+            print(f"{item.what}：{item.source} → {item.copy}（{_size(item.size)}）")
+    return 0 if any(item.copy for item in copied) else 1
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{max(1, round(size / 1e3))} KB"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="助残就业政策助手：网关、热线工作台和启动器"
@@ -83,6 +143,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the password from the first line of stdin",
     )
     set_password.set_defaults(func=cmd_set_password)
+
+    purge = commands.add_parser(
+        "purge",
+        help="delete conversation text older than RETENTION_DAYS (the gateway does it daily)",
+        description="Delete every turn older than RETENTION_DAYS from the conversation log "
+        "(CONVERSATION_DB) and Rasa's tracker files (RASA_TRACKER_DB and the files beside it), "
+        "so that the text is gone from the files too. Safe while the assistant runs.",
+    )
+    purge.set_defaults(func=cmd_purge)
+
+    forget = commands.add_parser(
+        "forget",
+        help="delete one person's conversation from the log and Rasa's trackers",
+        description="Delete one conversation everywhere: its turns in the conversation log "
+        "and its events in Rasa's tracker files. The hotline console's conversation log has "
+        "a button that does the same. Safe while the assistant runs.",
+    )
+    forget.add_argument(
+        "sender",
+        metavar="SENDER",
+        help="the conversation's id as the hotline console shows it (the log page shows its "
+        "first 8 characters, the CSV export all 32), or api:KEY for an API client that sent "
+        '"sender": "KEY"',
+    )
+    forget.set_defaults(func=cmd_forget)
+
+    backup = commands.add_parser(
+        "backup",
+        help="copy the conversation log and the knowledge base into a folder, while running",
+        description="Write consistent copies of CONVERSATION_DB and KNOWLEDGE_DB into DEST "
+        "with SQLite's online backup, while the assistant runs. To restore, stop the "
+        "assistant and copy the files back to the paths in .env (see README).",
+    )
+    backup.add_argument("dest", metavar="DEST", type=Path, help="folder for the copies")
+    backup.set_defaults(func=cmd_backup)
     return parser
 
 

@@ -24,10 +24,12 @@ from typing import Any
 from sqlite_utils import Database
 
 from bot.button_titles import button_title
-from bot.ids import LOG_SENDER, keyed_digest
+from bot.ids import LOG_SENDER, RASA_SENDER, keyed_digest
 
 TURNS = "turns"
 CREDENTIALS = "console_credentials"
+# Who looked at conversation text: one row per console page viewed or exported that shows it.
+AUDIT = "console_audit"
 LOW_CONFIDENCE = 0.6
 # Answers that did not answer the question: the service was down, nothing matched, or the
 # question lies outside the plan. The console groups them so staff see what people miss.
@@ -90,6 +92,9 @@ class ConversationLog:
             try:
                 db = Database(conn)
                 db.enable_wal()
+                # Text freed by an update or a delete is overwritten with zeros rather than
+                # left in the file's free space (retention, bot/retention.py).
+                db.execute("PRAGMA secure_delete=ON")
                 self._ensure_tables(db)
             except Exception:
                 conn.close()  # try again next time rather than keep a half-set-up connection
@@ -105,6 +110,7 @@ class ConversationLog:
                 "time": str,
                 "channel": str,
                 "sender": str,
+                "rasa_sender": str,
                 "message": str,
                 "payload": str,
                 "normalized": str,
@@ -125,6 +131,8 @@ class ConversationLog:
         )
         if "payload" not in db[TURNS].columns_dict:  # a log written before button titles
             db[TURNS].add_column("payload", str)
+        if "rasa_sender" not in db[TURNS].columns_dict:  # a log written before `forget`
+            db[TURNS].add_column("rasa_sender", str)
         db[TURNS].create_index(["sender", "time"], if_not_exists=True)
         db[TURNS].create_index(["time"], if_not_exists=True)
         # UNANSWERED_SQL: created on open, so an older log gets it too.
@@ -132,6 +140,10 @@ class ConversationLog:
         db[CREDENTIALS].create(
             {"id": int, "salt": str, "hash": str, "params": str, "updated": str},
             pk="id",
+            if_not_exists=True,
+        )
+        db[AUDIT].create(
+            {"time": str, "page": str, "channel": str, "filter": str, "rows": int},
             if_not_exists=True,
         )
 
@@ -154,6 +166,9 @@ class ConversationLog:
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             "channel": turn.channel,
             "sender": sender,
+            # Rasa's tracker key of the conversation, so `python -m bot forget` and the
+            # console can delete its Rasa events from the log's id alone.
+            "rasa_sender": keyed_digest(self._secret_key, RASA_SENDER, turn.conversation_id),
             "message": turn.message,
             "payload": None,
             "normalized": normalize_question(turn.message),
@@ -257,6 +272,22 @@ class ConversationLog:
         return self._query(UNANSWERED_SQL, [limit])
 
     # -- console password --------------------------------------------------------------
+    def audit(self, page: str, rows: int, channel: str | None = None, filter: str | None = None):
+        """Note that a console page showing conversation text was viewed or exported: when,
+        which page, which filter, how many rows (no conversation text itself)."""
+        row = {
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "page": page,
+            "channel": channel,
+            "filter": filter,
+            "rows": rows,
+        }
+        with self._lock:
+            self._database()[AUDIT].insert(row)
+
+    def audit_rows(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self._query(f"select * from {AUDIT} order by rowid desc limit ?", [limit])
+
     def password_record(self) -> dict | None:
         rows = self._query(f"select * from {CREDENTIALS} where id = 1")
         return rows[0] if rows else None

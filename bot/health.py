@@ -29,6 +29,7 @@ def knowledge_base_health(path) -> dict:
     description="分别报告网关、Rasa、动作服务器和知识库是否可用（每部分一项，带 ok）。"
     "全部可用时 200，任何一部分不可用时 503（正文相同，status 为 degraded）。"
     "对话记录写不进去不算不可用，只计入 gateway.log_write_failures；"
+    "每天删除过期对话失败的次数在 gateway.retention_failures；"
     "gateway.rasa_line 列出每个 Rasa 进程正在处理、排队和因繁忙而婉拒的消息数。",
     responses={
         200: {"description": "全部可用（status: ok）"},
@@ -46,6 +47,8 @@ async def healthz(request: Request) -> JSONResponse:
         "gateway": {
             "ok": True,
             "log_write_failures": state.chat_service.log_failures,
+            # Daily deletions of old conversations that failed (bot/retention.py).
+            "retention_failures": state.retention.failures,
             # Per Rasa process: messages in hand, waiting in line, turned away as busy.
             "rasa_line": state.chat_service.rasa.load(),
         },

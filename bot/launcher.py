@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +35,12 @@ LOOPBACK = "127.0.0.1"
 STOP_GRACE_SECONDS = 10
 WARM_UP_SENDER = "launcher-warm-up"
 WARM_UP_SECONDS = 120
+# Supervision: answering must resume within 30 s of a crash, and Rasa takes about 20 s to
+# load, so the first restart comes at once; a part that keeps failing is retried less often.
+SUPERVISE_SECONDS = 0.5
+RESTART_FIRST_SECONDS = 1.0
+RESTART_MAX_SECONDS = 30.0
+STABLE_SECONDS = 60.0
 
 
 class StartupFailed(Exception):
@@ -45,6 +53,12 @@ class Child:
     process: subprocess.Popen
     log_path: Path
     log_file: IO[bytes]
+    args: list[str]
+    env: dict[str, str] | None
+    started: float  # time.monotonic() of the last start
+    restarts: int = 0  # in a row, without a stable run in between
+    restart_at: float | None = None  # when a child that died is started again
+    warm_up_port: int | None = None  # Rasa: warmed up again after a restart
 
 
 def port_of(url: str, default: int) -> int:
@@ -70,7 +84,23 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "RASA_PROCESSES": str(settings.rasa_processes),
         "RASA_CONCURRENCY": str(settings.rasa_concurrency),
         "RASA_SESSION_TURNS": str(settings.rasa_session_turns),
+        # The gateway deletes old turns from the tracker files this launcher gives Rasa.
+        "RASA_TRACKER_DB": str(settings.rasa_tracker_db),
+        "RETENTION_DAYS": str(settings.retention_days),
+        # The gateway's client address must agree with what uvicorn was told (below).
+        "TRUSTED_PROXIES": settings.trusted_proxies,
+        "RATE_LIMIT_PER_MINUTE": str(settings.rate_limit_per_minute),
+        "RATE_LIMIT_PER_ADDRESS_PER_MINUTE": str(settings.rate_limit_per_address_per_minute),
     }
+
+
+def proxy_header_args(settings: Settings) -> list[str]:
+    """uvicorn reads X-Forwarded-For/-Proto only from TRUSTED_PROXIES. Its own default trusts
+    127.0.0.1 (or FORWARDED_ALLOW_IPS), which would let anyone on this machine, or behind an
+    unlisted local proxy, choose their address; with nobody trusted it reads no header at all."""
+    if not settings.trusted_proxies:
+        return ["--no-proxy-headers"]
+    return ["--proxy-headers", "--forwarded-allow-ips", settings.trusted_proxies]
 
 
 def child_env(
@@ -87,16 +117,15 @@ def child_env(
 
 
 def tracker_db(settings: Settings, index: int) -> Path:
-    """Rasa process `index`'s tracker file: RASA_TRACKER_DB for the first, then -2, -3 …
-    A conversation always goes to the same process, so no two processes share a file (and
-    SQLite's one writer at a time never makes one process wait for the other)."""
-    path = settings.rasa_tracker_db
-    return path if index == 0 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
+    """Rasa process `index`'s tracker file: one file, RASA_TRACKER_DB, for every process, so
+    that while one restarts another can carry its conversations on with their context
+    (write-ahead logging keeps the two from waiting on each other: rasa_plugins)."""
+    return settings.rasa_tracker_db
 
 
 def write_endpoints(settings: Settings, run_dir: Path, index: int = 0) -> Path:
     """endpoints.yml for Rasa process `index`: the action endpoint at ACTION_SERVER_URL (tests
-    use other ports) and its own SQLite tracker store."""
+    use other ports) and the SQLite tracker store."""
     config = {}
     if ENDPOINTS.is_file():
         config = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8")) or {}
@@ -122,6 +151,10 @@ class Launcher:
         self.settings = settings
         self.gateway_only = gateway_only
         self.children: list[Child] = []
+        self.gateway_url: str | None = None
+        # A new token for Rasa's HTTP API at every start, unless one is set; only Rasa and the
+        # gateway get it (through their environment).
+        self.rasa_token = settings.rasa_token or secrets.token_urlsafe(32)
         self.log_dir = settings.log_dir
         self.http = httpx.Client(timeout=2, trust_env=False)
 
@@ -143,10 +176,70 @@ class Launcher:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        child = Child(name, process, log_path, log_file)
+        child = Child(name, process, log_path, log_file, args, env, time.monotonic())
         self.children.append(child)
         self.say(f"· 启动 {name}（pid {process.pid}，日志 {log_path}）")
         return child
+
+    # -- supervision -------------------------------------------------------------------
+    def supervise(self) -> None:
+        """One look at every child: a child that died is started again after a pause that
+        doubles with each failure in a row (RESTART_FIRST_SECONDS up to RESTART_MAX_SECONDS);
+        a child that has run for STABLE_SECONDS is forgiven its earlier failures. Meanwhile
+        the gateway answers with the hotline fallback (or, if the gateway itself is down, the
+        page cannot load) until the part is back."""
+        now = time.monotonic()
+        for child in self.children:
+            code = child.process.poll()
+            if code is None:
+                if child.restarts and now - child.started >= STABLE_SECONDS:
+                    child.restarts = 0
+                continue
+            if child.restart_at is None:
+                pause = min(RESTART_MAX_SECONDS, RESTART_FIRST_SECONDS * 2**child.restarts)
+                child.restart_at = now + pause
+                self.say(
+                    f"! {child.name} 意外退出（退出码 {code}），{pause:.0f} 秒后重启"
+                    f"（连续第 {child.restarts + 1} 次）；请看日志 {child.log_path}"
+                )
+            elif now >= child.restart_at:
+                self.restart(child)
+
+    def restart(self, child: Child) -> None:
+        child.log_file.close()
+        child.log_file = open(child.log_path, "ab")  # noqa: SIM115 - lives as long as the child
+        child.process = subprocess.Popen(
+            child.args,
+            cwd=REPO_ROOT,
+            env=child_env(child.env, self.settings),
+            stdout=child.log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        child.restarts += 1
+        child.started = time.monotonic()
+        child.restart_at = None
+        self.say(f"· 重启 {child.name}（pid {child.process.pid}）")
+        if child.warm_up_port is not None:
+            # Not in this loop: the other children are watched meanwhile.
+            threading.Thread(
+                target=self._warm_up_when_ready, args=(child.warm_up_port,), daemon=True
+            ).start()
+        if self.gateway_url:
+            self.write_stack_file(self.gateway_url)
+
+    def _warm_up_when_ready(self, port: int) -> None:
+        with httpx.Client(timeout=2, trust_env=False) as http:
+            deadline = time.monotonic() + WARM_UP_SECONDS * 2
+            while time.monotonic() < deadline:
+                try:
+                    if http.get(self._status_url(port)).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.5)
+        self.warm_up(port)
 
     def wait_until(self, child: Child, ready, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -237,20 +330,24 @@ class Launcher:
             port = port_of(url, 5005)
             endpoints = write_endpoints(self.settings, self.log_dir.parent / "run", index)
             name = "rasa" if index == 0 else f"rasa-{index + 1}"
-            args = [sys.executable, "-m", "rasa", "run", "--enable-api", "-i", LOOPBACK]
+            # Rasa's HTTP API (parse, status, trackers) needs the token (rasa_plugins/serve.py).
+            args = [sys.executable, "-m", "rasa_plugins.serve", "--enable-api", "-i", LOOPBACK]
             args += ["-p", str(port), "-m", str(MODEL), "--endpoints", str(endpoints)]
-            started.append((self.start(name, args), port))
+            child = self.start(name, args, env={"RASA_TOKEN": self.rasa_token})
+            child.warm_up_port = port
+            started.append((child, port))
         self.say("  Rasa 加载模型通常需要 20–60 秒……")
 
         def ready() -> None:
             for child, port in started:
-                self.wait_until(
-                    child, lambda port=port: self._ok(f"http://{LOOPBACK}:{port}/status"), 300
-                )
+                self.wait_until(child, lambda port=port: self._ok(self._status_url(port)), 300)
             for _, port in started:
                 self.warm_up(port)
 
         return [ready]
+
+    def _status_url(self, port: int) -> str:
+        return f"http://{LOOPBACK}:{port}/status?token={self.rasa_token}"
 
     def warm_up(self, port: int) -> None:
         """One message through Rasa and the action server before users come.
@@ -289,13 +386,14 @@ class Launcher:
                 host,
                 "--port",
                 str(port),
-                "--proxy-headers",
+                *proxy_header_args(self.settings),
                 "--no-access-log",
                 # Rasa pins an old `websockets` that uvicorn's auto-detection trips over;
                 # the gateway serves no websockets.
                 "--ws",
                 "none",
             ],
+            env={"RASA_TOKEN": self.rasa_token},
         )
         shown_host = LOOPBACK if host in ("0.0.0.0", "::") else host
         base = f"http://{shown_host}:{port}"
@@ -325,7 +423,10 @@ class Launcher:
             },
             "rasa": rasa,
         }
+        stack["rasa_token"] = self.rasa_token  # for `make bench`; the file is the owner's only
         self.stack_file.parent.mkdir(parents=True, exist_ok=True)
+        self.stack_file.touch(mode=0o600)
+        self.stack_file.chmod(0o600)
         self.stack_file.write_text(json.dumps(stack, indent=2), encoding="utf-8")
 
     def check_knowledge_base(self) -> None:
@@ -355,16 +456,13 @@ class Launcher:
             base, gateway_ready = self.spawn_gateway()
             for wait in [*waits, gateway_ready]:
                 wait()
+            self.gateway_url = base
             self.write_stack_file(base)
             self.say(f"\n助手已启动：打开 {base}/ \n热线工作台：{base}/console\n按 Ctrl-C 停止。")
+            # Only Ctrl-C or SIGTERM stops everything; a part that dies is started again.
             while True:
-                for child in self.children:
-                    if child.process.poll() is not None:
-                        raise StartupFailed(
-                            f"{child.name} 意外退出（退出码 "
-                            f"{child.process.returncode}）；请看日志 {child.log_path}"
-                        )
-                time.sleep(1)
+                self.supervise()
+                time.sleep(SUPERVISE_SECONDS)
         except StartupFailed as exc:
             self.say(f"错误：{exc}")
             return 1

@@ -29,6 +29,9 @@ RECENT_ANSWERS = 200
 SESSION_START = "/session_start"
 # Conversations whose turns are counted at once (the oldest are forgotten first).
 COUNTED_CONVERSATIONS = 50_000
+# A Rasa process that refused a connection is tried last for this long (a restart takes ~20 s;
+# after this one message finds out whether it is back).
+DOWN_SECONDS = 5.0
 
 
 def _left(deadline: float | None) -> float | None:
@@ -41,6 +44,11 @@ class RasaUnavailable(Exception):
 
 class RasaTimeout(RasaUnavailable):
     """Rasa did not answer within the time given."""
+
+
+class RasaDown(RasaUnavailable):
+    """Nothing listens at that Rasa process's address (it is down or restarting): the message
+    never reached it, so another process may take it."""
 
 
 class RasaBusy(RasaUnavailable):
@@ -59,6 +67,7 @@ class Backend:
         self.in_flight = 0
         self.waiting = 0
         self.turned_away = 0
+        self.down_until = 0.0  # time.monotonic(): a refused connection, skipped till then
 
     def expected_seconds(self) -> float:
         """The 95th percentile of recent answer times: what a message let in now must be
@@ -86,6 +95,7 @@ class RasaClient:
         timeout: float,
         concurrency: int = 2,
         session_turns: int = 0,
+        token: str = "",
     ) -> None:
         urls = [rasa_url] if isinstance(rasa_url, str) else list(rasa_url)
         if not urls:
@@ -94,6 +104,8 @@ class RasaClient:
         self.rasa_url = self.backends[0].url
         self.action_server_url = action_server_url
         self.timeout = timeout
+        # Rasa's own API (parse, status) needs the token; the REST channel does not.
+        self._api_query = f"?token={token}" if token else ""
         # Every `session_turns` turns a conversation starts a new Rasa session (0: never).
         # Rasa loads and replays the whole current session for every message, so without
         # this each turn of a long conversation is slower than the one before.
@@ -120,10 +132,17 @@ class RasaClient:
 
     def backend_for(self, sender: str) -> Backend:
         """The Rasa process that keeps this conversation (stable across restarts)."""
-        if len(self.backends) == 1:
-            return self.backends[0]
+        return self.backends_for(sender)[0]
+
+    def backends_for(self, sender: str) -> list[Backend]:
+        """The conversation's own Rasa process first, then the others in turn, those known to
+        be down last. Every process reads and writes the same tracker store, so another one
+        can carry the conversation on while its own restarts."""
         digest = hashlib.sha256(sender.encode("utf-8")).digest()
-        return self.backends[int.from_bytes(digest[:4], "big") % len(self.backends)]
+        first = int.from_bytes(digest[:4], "big") % len(self.backends)
+        order = self.backends[first:] + self.backends[:first]
+        now = time.monotonic()
+        return sorted(order, key=lambda b: b.down_until > now)
 
     async def _post(self, url: str, body: dict, timeout: float | None = None):
         """Rasa's JSON answer to a POST, within the timeout; raises RasaUnavailable."""
@@ -138,6 +157,8 @@ class RasaClient:
             return response.json()
         except asyncio.TimeoutError as exc:
             raise RasaTimeout("timeout") from exc
+        except httpx.ConnectError as exc:
+            raise RasaDown(type(exc).__name__) from exc
         except (httpx.HTTPError, ValueError) as exc:
             raise RasaUnavailable(type(exc).__name__) from exc
 
@@ -149,7 +170,29 @@ class RasaClient:
         answers took; otherwise it raises RasaBusy without sending anything. Raises
         RasaUnavailable when Rasa fails or is too slow.
         """
-        backend = self.backend_for(sender)
+        candidates = self.backends_for(sender)
+        new_session = self._new_session_due(sender)
+        for backend in candidates:
+            try:
+                messages = await self._send_to(backend, sender, message, deadline, new_session)
+            except RasaDown:
+                backend.down_until = time.monotonic() + DOWN_SECONDS
+                if backend is candidates[-1]:
+                    raise
+                continue
+            if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+                raise RasaUnavailable("unexpected response shape")
+            return messages
+        raise RasaUnavailable("no Rasa process")
+
+    async def _send_to(
+        self,
+        backend: Backend,
+        sender: str,
+        message: str,
+        deadline: float | None,
+        new_session: bool,
+    ) -> object:
         await self._admit(backend, deadline)
         backend.in_flight += 1
         started = time.monotonic()
@@ -158,12 +201,13 @@ class RasaClient:
         crowded = deadline is not None and deadline - started < self.timeout
         try:
             url = backend.url + REST_WEBHOOK
-            if self._new_session_due(sender):
+            if new_session:
                 await self._post(url, {"sender": sender, "message": SESSION_START}, _left(deadline))
             messages = await self._post(
                 url, {"sender": sender, "message": message}, _left(deadline)
             )
             backend.recent.append(time.monotonic() - started)
+            return messages
         except RasaTimeout as exc:
             backend.recent.append(time.monotonic() - started)  # at least this slow
             if crowded:
@@ -173,9 +217,6 @@ class RasaClient:
         finally:
             backend.in_flight -= 1
             backend.slots.release()
-        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-            raise RasaUnavailable("unexpected response shape")
-        return messages
 
     def _new_session_due(self, sender: str) -> bool:
         """Count this turn; True when the conversation has had `session_turns` turns since
@@ -214,14 +255,17 @@ class RasaClient:
     async def parse(self, text: str) -> dict:
         """What the model makes of some words (intent ranking, entities), without a
         conversation: Rasa's /model/parse. Raises RasaUnavailable."""
-        parsed = await self._post(self.rasa_url + "/model/parse", {"text": text})
+        parsed = await self._post(self.rasa_url + "/model/parse" + self._api_query, {"text": text})
         if not isinstance(parsed, dict):
             raise RasaUnavailable("unexpected response shape")
         return parsed
 
     async def rasa_health(self) -> dict:
         """Every Rasa process's /status; ok only when all of them answer."""
-        probes = [await self._probe(b.url + "/status", "model_file") for b in self.backends]
+        probes = [
+            await self._probe(b.url + "/status" + self._api_query, "model_file")
+            for b in self.backends
+        ]
         if len(probes) == 1:
             return probes[0]
         return {"ok": all(p["ok"] for p in probes), "processes": probes}

@@ -14,9 +14,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseSettings, root_validator, validator
 
+from bot.client_address import parse_trusted_proxies
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me"
 DEVELOPMENT = "development"
+DEFAULT_RETENTION_DAYS = 180
 
 
 class Settings(BaseSettings):
@@ -25,6 +28,9 @@ class Settings(BaseSettings):
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     rasa_url: str = "http://127.0.0.1:5005"
+    # Token of Rasa's HTTP API (parse, status, trackers); the launcher makes a new one at
+    # every start and hands it to Rasa and the gateway. Set it only for a Rasa run by hand.
+    rasa_token: str = ""
     action_server_url: str = "http://127.0.0.1:5055"
     # 2.0 leaves room on a busy two-core machine for the fallback to arrive within 3 s.
     rasa_timeout: float = 2.0
@@ -43,6 +49,21 @@ class Settings(BaseSettings):
     conversation_db: Path = Path("var/conversations.db")
     log_dir: Path = Path("var/logs")
     rasa_tracker_db: Path = Path("var/rasa_tracker.db")
+    # Days conversation text is kept (conversation log, Rasa's trackers); older turns are
+    # deleted daily by the gateway and by `python -m bot purge` (bot/retention.py). Stated to
+    # users on the web page and in the WeChat welcome.
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    # Messages a minute per conversation (POST /api/chat) and per WeChat user; 0: no limit.
+    # A person reads each answer before asking again: 20 leaves room for quick button taps.
+    rate_limit_per_minute: int = 20
+    # Messages a minute per client address on POST /api/chat; 0: no limit. Several people may
+    # share one address (an office, a school, a carrier's NAT): 120 is six of them at the
+    # conversation limit, or dozens asking at a reading pace, yet one address alone takes at
+    # most 2 a second of the ~30 the stack answers on two cores (docs/benchmarks.md).
+    rate_limit_per_address_per_minute: int = 120
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated);
+    # empty: nobody's, the client address is the socket peer. Also given to uvicorn.
+    trusted_proxies: str = ""
     wechat_token: str = ""
     wechat_app_id: str = ""
     wechat_encoding_aes_key: str = ""
@@ -81,6 +102,24 @@ class Settings(BaseSettings):
     def _not_negative(cls, value: int) -> int:
         if value < 0:
             raise ValueError("must be 0 (never) or more")
+        return value
+
+    @validator("rate_limit_per_minute", "rate_limit_per_address_per_minute")
+    def _limit_not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (no limit) or more")
+        return value
+
+    @validator("trusted_proxies")
+    def _proxies_are_addresses(cls, value: str) -> str:
+        # A typo would silently trust nobody (or the wrong network): refuse it at start.
+        networks = parse_trusted_proxies(value)  # raises ValueError
+        return ",".join(str(network) for network in networks)
+
+    @validator("retention_days")
+    def _keep_at_least_a_day(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be 1 or more days")
         return value
 
     @validator("rasa_processes", "rasa_concurrency")

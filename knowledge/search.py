@@ -85,7 +85,9 @@ def subwords(token: str) -> list[str]:
         return []
     freq = _dictionary()
     found: dict[str, None] = {}
-    for size in range(len(token) - 1, 1, -1):
+    # No piece longer than the longest dictionary word can be one: without this bound a long
+    # run of letters (aaaa…, a pasted URL) cost its length squared in look-ups.
+    for size in range(min(len(token) - 1, _longest_word(_lexicon().tokenizer)), 1, -1):
         for start in range(len(token) - size + 1):
             piece = token[start : start + size]
             if freq.get(piece):
@@ -97,6 +99,13 @@ def _dictionary() -> dict[str, int]:
     tokenizer = _lexicon().tokenizer
     tokenizer.check_initialized()
     return tokenizer.FREQ
+
+
+@lru_cache(maxsize=4)
+def _longest_word(tokenizer) -> int:
+    """Characters in the longest word of a tokenizer's dictionary (its prefixes have count 0)."""
+    tokenizer.check_initialized()
+    return max((len(word) for word, count in tokenizer.FREQ.items() if count), default=0)
 
 
 def index_text(text: str) -> str:

@@ -84,7 +84,8 @@ def live_stack(tmp_path_factory):
                 )
             try:
                 health = httpx.get(base + "/healthz", timeout=5, trust_env=False).json()
-                if health.get("status") == "ok":
+                # The launcher writes the stack file once Rasa is also warmed up.
+                if health.get("status") == "ok" and (work / "run" / "stack.json").is_file():
                     break
             except (httpx.HTTPError, ValueError):
                 pass

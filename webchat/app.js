@@ -83,7 +83,7 @@
     var detail = body && body.detail;
     if (typeof detail === 'string' && detail) { return detail; }
     if (status === 422) { return '消息不能为空，最多 500 字。请修改后再发送。'; }
-    if (status === 429) { return '发送得太快了，请稍等一会儿再试。'; }
+    if (status === 429) { return '您发得太快了，请稍等一会儿再发。'; }
     return '助手暂时不能回答（错误 ' + status + '），请稍后再试，或拨打' + HOTLINE;
   }
 
@@ -359,14 +359,18 @@
       var answer = await request('POST', '/api/chat', { message: text });
       appendToLog([botMessage(answer.body || {}, answer.headers.get(ANSWER_ID_HEADER))]);
     } catch (err) {
-      var failed = el('p', 'msg-failed', '（这条没有发出去）');
+      // "Too fast" (429) says when to send again: it goes beside the message, into the log,
+      // which a screen reader reads with the message once the log is no longer busy; not
+      // into the alert as well, or it would be read twice.
+      var tooFast = !!(err && err.status === 429);
+      var failed = el('p', 'msg-failed', '（这条没有发出去）' + (tooFast ? err.message : ''));
       mine.appendChild(failed);
       if (opts.clearInput && !els.input.value) {
         // Give the words back so the user does not have to type them again.
         els.input.value = text;
         updateCount();
       }
-      showError(err && err.message ? err.message : NETWORK_ERROR);
+      if (!tooFast) { showError(err && err.message ? err.message : NETWORK_ERROR); }
     } finally {
       setBusy(false);
       scrollToLatest();
@@ -461,6 +465,24 @@
     setTimeout(function () { els.log.setAttribute('aria-live', 'polite'); }, 0);
   }
 
+  /* ---------- privacy notice ---------- */
+
+  // How many days conversations are kept is a setting of the gateway (RETENTION_DAYS): the
+  // notice says "一段时间" until GET /api/privacy gives the number, and keeps saying it if
+  // that fails (nothing to tell the user then).
+  async function loadRetentionDays() {
+    var days;
+    try {
+      days = (await request('GET', '/api/privacy')).body.retention_days;
+    } catch (e) {
+      return;
+    }
+    var span = document.getElementById('retention-days');
+    if (span && typeof days === 'number' && days > 0) {
+      span.textContent = ' ' + days + ' 天';
+    }
+  }
+
   /* ---------- input length ---------- */
 
   var lastAnnounced = '';
@@ -501,6 +523,7 @@
     updateCount();
     updateEmptyState();
     loadHistory();
+    loadRetentionDays();
   }
 
   if (document.readyState === 'loading') {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,6 +29,7 @@ from bot.console.session import (
 from bot.conversation_log import LOG_FILTERS
 from bot.masking import mask
 from bot.rasa_client import RasaUnavailable
+from bot.retention import LOG_STORE, RASA_STORE, ForgetError, conversation, forget
 from knowledge import answering
 from knowledge.answering import DecisionMissing, open_decision
 
@@ -40,6 +42,7 @@ FILTER_LABELS = {
     "handoff": "转人工",
 }
 CHANNEL_LABELS = {"web": "网页", "api": "接口", "wechat": "微信"}
+FULL_LOG_ID = re.compile(r"^[0-9a-f]{32}$")
 
 public = APIRouter(prefix="/console", include_in_schema=False)
 router = APIRouter(
@@ -271,7 +274,9 @@ def _filters(channel: str | None, filter: str | None) -> tuple[str | None, str |
 @router.get("/log")
 def log_page(request: Request, channel: str | None = None, filter: str | None = None):
     channel, filter = _filters(channel, filter)
-    conversations = request.app.state.conversation_log.conversations(channel=channel, filter=filter)
+    log = request.app.state.conversation_log
+    conversations = log.conversations(channel=channel, filter=filter)
+    log.audit("log", len(conversations), channel, filter)
     return render(
         request,
         "console/log.html",
@@ -283,9 +288,52 @@ def log_page(request: Request, channel: str | None = None, filter: str | None = 
     )
 
 
+@router.post("/forget")
+def forget_conversation(
+    request: Request, sender: str = Form(""), csrf: str = Form(""), confirm: str = Form("")
+) -> HTMLResponse:
+    """删除这段对话: first a page that asks to confirm, then the deletion (bot/retention.py:
+    the log's turns and Rasa's events, overwritten in the files)."""
+
+    def message(status_code: int, title: str, text: str) -> HTMLResponse:
+        return render(
+            request, "console/message.html", status_code=status_code, title=title, message=text
+        )
+
+    if not csrf_ok(request.state.console_session["csrf"], csrf):
+        return message(400, "没有删除", "页面已过期，请刷新后再试。")
+    if not FULL_LOG_ID.match(sender):  # the log page always sends the whole id
+        return message(400, "没有删除", "对话编号不对，请从对话记录页面删除。")
+    settings = request.app.state.settings
+    try:
+        found = conversation(settings, sender)
+        if not found.turns:
+            raise ForgetError("对话记录里没有这段对话，可能已经删除了")
+        if confirm != "yes":
+            request.app.state.conversation_log.audit("forget", found.turns)
+            return render(
+                request,
+                "console/forget.html",
+                found=found,
+                channel_label=CHANNEL_LABELS.get(found.channel or "", found.channel or ""),
+            )
+        found, deleted = forget(settings, sender)
+    except ForgetError as error:
+        return message(404, "没有删除", f"{error}。")
+    log_rows = sum(d.rows for d in deleted if d.store == LOG_STORE)
+    rasa_rows = sum(d.rows for d in deleted if d.store == RASA_STORE)
+    text = f"删除了对话记录里的 {log_rows} 轮问答和助手（Rasa）里的 {rasa_rows} 条对话状态。"
+    if not found.rasa_senders:
+        text += "这段对话在助手（Rasa）里的对话状态找不到，会在保存期满时自动删除。"
+    if not all(d.clean for d in deleted):
+        text += "有文件正忙，删掉的文字可能还留在文件里，每天的自动清理会再处理。"
+    return message(200, "已删除这段对话", text)
+
+
 @router.get("/unanswered")
 def unanswered_page(request: Request) -> HTMLResponse:
     groups = request.app.state.conversation_log.unanswered()
+    request.app.state.conversation_log.audit("unanswered", len(groups))
     return render(request, "console/unanswered.html", groups=groups)
 
 
@@ -293,6 +341,7 @@ def unanswered_page(request: Request) -> HTMLResponse:
 def log_csv(request: Request, channel: str | None = None, filter: str | None = None) -> Response:
     channel, filter = _filters(channel, filter)
     turns = request.app.state.conversation_log.turns(channel=channel, filter=filter, limit=100_000)
+    request.app.state.conversation_log.audit("log.csv", len(turns), channel, filter)
     return Response(
         turns_csv(turns).encode("utf-8"),
         media_type="text/csv; charset=utf-8",

@@ -61,7 +61,13 @@ def require_operator(request: Request) -> dict:
 
 
 def csrf_ok(expected: str | None, submitted: str | None) -> bool:
-    return bool(expected and submitted) and hmac.compare_digest(expected, submitted)
+    if not (expected and submitted):
+        return False
+    # As bytes: compare_digest refuses str with non-ASCII characters (a forged form field),
+    # and a TypeError here was a 500.
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"), submitted.encode("utf-8", "surrogatepass")
+    )
 
 
 def new_login_token(request: Request) -> tuple[str, str]:

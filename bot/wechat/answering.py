@@ -12,7 +12,10 @@ import re
 import unicodedata
 from pathlib import Path
 
+from bot.api_models import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
 from bot.chat_service import UNAVAILABLE_TEXT
+from bot.settings import DEFAULT_RETENTION_DAYS
+from bot.visible_text import visible_text
 from bot.wechat.menu import (
     EMPTY_TEXT,
     MENU_WORDS,
@@ -46,8 +49,11 @@ async def answer_message(
     chat_service,
     sessions: Sessions,
     knowledge_db: Path | None = None,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
 ) -> Outcome:
-    outcome = await _answer(message, conversation_id, chat_service, sessions, knowledge_db)
+    outcome = await _answer(
+        message, conversation_id, chat_service, sessions, knowledge_db, retention_days
+    )
     if outcome.answer is None:
         return outcome
     # An answer that came too late for its own message rides along with this one.
@@ -60,11 +66,16 @@ async def answer_message(
 
 
 async def _answer(
-    message, conversation_id: str, chat_service, sessions: Sessions, knowledge_db: Path | None
+    message,
+    conversation_id: str,
+    chat_service,
+    sessions: Sessions,
+    knowledge_db: Path | None,
+    retention_days: int,
 ) -> Outcome:
     kind = message.type
     if kind == "event":
-        return await _event(message, conversation_id, chat_service, knowledge_db)
+        return await _event(message, conversation_id, chat_service, knowledge_db, retention_days)
     if kind == "text":
         text = message.content or ""
     elif kind == "voice":
@@ -79,8 +90,12 @@ async def _answer(
 async def _answer_text(
     text: str, conversation_id: str, chat_service, sessions: Sessions
 ) -> Outcome:
+    text = visible_text(text)
     if not text.strip():
         return Outcome(PhoneAnswer(EMPTY_TEXT))
+    if len(text.strip()) > MAX_MESSAGE_CHARS:
+        # As on the API: a very long text would keep the answering code busy for seconds.
+        return Outcome(PhoneAnswer(TOO_LONG_MESSAGE))
     word = command_word(text)
     if word in MORE_WORDS:
         part = sessions.next_part(conversation_id)
@@ -92,11 +107,14 @@ async def _answer_text(
     return await _ask(choice.payload if choice else text, conversation_id, chat_service)
 
 
-async def _event(message, conversation_id: str, chat_service, knowledge_db: Path | None) -> Outcome:
+async def _event(
+    message, conversation_id: str, chat_service, knowledge_db: Path | None, retention_days: int
+) -> Outcome:
     event = (getattr(message, "event", "") or "").lower()
     if event in WELCOME_EVENTS:
         # The first welcome opens the knowledge base (SQLite): not on the event loop.
-        return Outcome(topic_menu(await asyncio.to_thread(welcome, knowledge_db)))
+        text = await asyncio.to_thread(welcome, knowledge_db, retention_days)
+        return Outcome(topic_menu(text))
     if event == "click":
         key = getattr(message, "key", "") or ""
         if key.startswith("/"):  # a menu button configured with an intent payload

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 
+from bot.rate_limit import RateLimit, admit, too_fast_text
 from bot.wechat.answering import answer_message
 from bot.wechat.config import WeChatConfig
 from bot.wechat.dedupe import Deduper
@@ -18,11 +19,16 @@ log = logging.getLogger(__name__)
 
 # WeChat waits 5 s; answer within this or say `success` and deliver later.
 REPLY_BUDGET_SECONDS = 4.5
+# Per WeChat user, as RATE_LIMIT_PER_MINUTE per conversation on /api/chat.
+RATE_LIMIT_PER_MINUTE = 20
 
 
 class WeChatBridge:
-    def __init__(self, reply_budget: float = REPLY_BUDGET_SECONDS):
+    def __init__(
+        self, reply_budget: float = REPLY_BUDGET_SECONDS, per_minute: int = RATE_LIMIT_PER_MINUTE
+    ):
         self.reply_budget = reply_budget
+        self.limit = RateLimit(per_minute)
         self.sessions = Sessions()
         self.deduper = Deduper()
         self.replay = ReplayGuard()
@@ -48,12 +54,9 @@ class WeChatBridge:
         conversation_id = config.conversation_id(openid)
         job, _new = self.deduper.start(
             message_key(message),
-            work=lambda: answer_message(
-                message,
-                conversation_id=conversation_id,
-                chat_service=chat_service,
-                sessions=self.sessions,
-                knowledge_db=config.knowledge_db,
+            # Called once per message key: WeChat's retries of a message are not counted again.
+            work=lambda: self._answer_unless_too_fast(
+                message, conversation_id, chat_service, config
             ),
             on_unclaimed=lambda outcome: self._deliver_late(
                 outcome, conversation_id, openid, config
@@ -63,6 +66,23 @@ class WeChatBridge:
         if outcome is None or outcome.answer is None:
             return None
         return self.shown_text(conversation_id, outcome)
+
+    async def _answer_unless_too_fast(
+        self, message, conversation_id: str, chat_service, config: WeChatConfig
+    ) -> Outcome:
+        wait = admit([(self.limit, conversation_id)]) if _counted(message) else 0
+        if wait:
+            # A reply, never an HTTP error (WeChat would retry it); shown as is, so the last
+            # answer's numbered choices and 更多 still work once the user waits.
+            return Outcome(PhoneAnswer(too_fast_text(wait)), is_page=True)
+        return await answer_message(
+            message,
+            conversation_id=conversation_id,
+            chat_service=chat_service,
+            sessions=self.sessions,
+            knowledge_db=config.knowledge_db,
+            retention_days=config.retention_days,
+        )
 
     def shown_text(self, conversation_id: str, outcome: Outcome) -> str:
         if outcome.is_page:
@@ -111,3 +131,11 @@ class WeChatBridge:
                 )
                 return False
             await asyncio.wait(pending, timeout=left)
+
+
+def _counted(message) -> bool:
+    """What the user sends counts; events do not (following, unfollowing, location reports),
+    except a menu click, which asks a question as a message does."""
+    if message.type != "event":
+        return True
+    return (getattr(message, "event", "") or "").lower() == "click"

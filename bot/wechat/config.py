@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.ids import WECHAT_USER, keyed_digest
-from bot.settings import Settings
+from bot.settings import DEFAULT_RETENTION_DAYS, Settings
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class WeChatConfig:
     api_base: str
     secret_key: str
     knowledge_db: Path | None = None  # for the plan's title in the welcome
+    retention_days: int = DEFAULT_RETENTION_DAYS  # said in the welcome
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WeChatConfig:
@@ -31,6 +32,7 @@ class WeChatConfig:
             api_base=settings.wechat_api_base,
             secret_key=settings.secret_key,
             knowledge_db=settings.knowledge_db,
+            retention_days=settings.retention_days,
         )
 
     @property

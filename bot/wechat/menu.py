@@ -7,6 +7,8 @@ import sqlite3
 from functools import lru_cache
 from pathlib import Path
 
+from bot.privacy import retention_notice
+from bot.settings import DEFAULT_RETENTION_DAYS
 from bot.wechat.phone_text import Choice, PhoneAnswer, numbered
 from knowledge.errors import KnowledgeError
 from knowledge.store import open_kb
@@ -36,6 +38,7 @@ MORE_WORDS = {"更多", "更多内容", "下一页", "继续"}
 NEUTRAL_SUBJECT = "黄石市促进残疾人就业的扶持政策"
 WELCOME_TEMPLATE = (
     "您好，欢迎关注！我是助残就业政策助手，可以解答{subject}。\n"
+    "{notice}\n"
     "可以直接打字或发语音提问，例如“盲人按摩考试怎么报名”。\n"
     "也可以回复数字选择主题："
 )
@@ -50,13 +53,13 @@ def _plan_subject(knowledge_db: Path | None) -> str:
     return f"《{document.title}》（{document.number}）里的扶持政策"
 
 
-def welcome(knowledge_db: Path | None = None) -> str:
+def welcome(knowledge_db: Path | None = None, retention_days: int = DEFAULT_RETENTION_DAYS) -> str:
     try:
         subject = _plan_subject(knowledge_db)
     except (KnowledgeError, sqlite3.Error) as error:
         log.warning("WeChat welcome without the plan's title: %s", error)
         subject = NEUTRAL_SUBJECT
-    return WELCOME_TEMPLATE.format(subject=subject)
+    return WELCOME_TEMPLATE.format(subject=subject, notice=retention_notice(retention_days))
 
 
 def topic_menu(intro: str = MENU_INTRO) -> PhoneAnswer:

@@ -39,7 +39,8 @@ def _plain(text: str, status: int = 200) -> Response:
 def _bridge(request: Request) -> WeChatBridge:
     bridge = getattr(request.app.state, "wechat_bridge", None)
     if bridge is None:
-        bridge = request.app.state.wechat_bridge = WeChatBridge()
+        per_minute = request.app.state.settings.rate_limit_per_minute
+        bridge = request.app.state.wechat_bridge = WeChatBridge(per_minute=per_minute)
     return bridge
 
 

@@ -143,6 +143,9 @@ def measure(args: argparse.Namespace, settings: Settings) -> Measured:
     started = bring_up(args.url, settings)
     try:
         stack.wait_for_answer(args.url, f"{tag}-ready", STARTUP_SECONDS)
+        if started is not None:
+            # The launcher names its processes (and Rasa's API token) once all are warm.
+            stack.wait_for_file(stack_file, STARTUP_SECONDS)
         found = stack.discover(args.url, stack_file, settings)
         say(
             f"stack found by {found.found_by}: "
@@ -153,11 +156,11 @@ def measure(args: argparse.Namespace, settings: Settings) -> Measured:
         with httpx.Client(timeout=10, trust_env=False) as client:
             say(f"latency by path: {mode['rounds']} rounds of {len(questions)} questions …")
             try:
-                parsed = paths.parse_all(client, found.rasa_urls[0], questions)
+                parsed = paths.parse_all(client, found.rasa_urls[0], questions, found.rasa_token)
             except httpx.HTTPError as exc:
                 raise stack.StackError(f"Rasa's /model/parse failed: {exc!r}") from exc
             by_path = paths.run(
-                paths.Paths(client, args.url, found.rasa_urls, tag),
+                paths.Paths(client, args.url, found.rasa_urls, tag, found.rasa_token),
                 questions,
                 parsed,
                 mode["rounds"],

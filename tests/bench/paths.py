@@ -31,19 +31,33 @@ class PathResults:
     errors: dict[str, int] = field(default_factory=lambda: {p: 0 for p in PATHS})
 
 
-def parse_all(client: httpx.Client, rasa_url: str, questions: list[str]) -> list[dict]:
+def parse_url(rasa_url: str, token: str) -> str:
+    return rasa_url + "/model/parse" + (f"?token={token}" if token else "")
+
+
+def parse_all(
+    client: httpx.Client, rasa_url: str, questions: list[str], token: str = ""
+) -> list[dict]:
     """Rasa's parse of each question (raises httpx.HTTPError when Rasa does not answer)."""
     parsed = []
     for text in questions:
-        response = client.post(rasa_url + "/model/parse", json={"text": text})
+        response = client.post(parse_url(rasa_url, token), json={"text": text})
         response.raise_for_status()
         parsed.append(response.json())
     return parsed
 
 
 class Paths:
-    def __init__(self, client: httpx.Client, gateway_url: str, rasa_urls: list[str], tag: str):
+    def __init__(
+        self,
+        client: httpx.Client,
+        gateway_url: str,
+        rasa_urls: list[str],
+        tag: str,
+        token: str = "",
+    ):
         self.client = client
+        self.token = token
         self.gateway_url = gateway_url
         self.rasa_urls = rasa_urls
         self.tag = tag
@@ -63,7 +77,7 @@ class Paths:
         )
 
     def parse(self, rasa_url: str, text: str) -> bool:
-        response = self.client.post(rasa_url + "/model/parse", json={"text": text})
+        response = self.client.post(parse_url(rasa_url, self.token), json={"text": text})
         return response.status_code == 200
 
     def webhook(self, rasa_url: str, text: str, sender: str) -> bool:

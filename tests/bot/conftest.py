@@ -37,6 +37,8 @@ def make_settings(tmp_path):
             "app_env": "development",
             "secret_key": "test-secret-key-that-is-long-enough-000",
             "conversation_db": tmp_path / "conversations.db",
+            # Never the repository's var/: the gateway purges its tracker files (bot/retention.py).
+            "rasa_tracker_db": tmp_path / "rasa_tracker.db",
             "knowledge_db": tmp_path / "missing-knowledge.db",
             "log_dir": tmp_path / "logs",
             "rasa_timeout": 1.0,

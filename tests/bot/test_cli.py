@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
@@ -24,10 +25,10 @@ def subcommands() -> list[str]:
 
 
 def test_commands_exist():
-    assert {"run", "set-password"} <= set(subcommands())
+    assert {"run", "set-password", "purge", "forget", "backup"} <= set(subcommands())
 
 
-@pytest.mark.parametrize("args", [[], *[[name] for name in ("run", "set-password")]])
+@pytest.mark.parametrize("args", [[], *[[name] for name in subcommands()]])
 def test_every_command_has_help(args):
     result = subprocess.run(
         [sys.executable, "-m", "bot", *args, "--help"],
@@ -181,3 +182,42 @@ def test_rasa_is_warmed_up_before_users_come(make_settings, fake_rasa, capsys):
         run.stop_all()
     assert rasa.received[-1]["sender"] == launcher.WARM_UP_SENDER
     assert "已预热" in capsys.readouterr().out
+
+
+def test_a_child_that_dies_is_started_again_with_growing_pauses(
+    make_settings, monkeypatch, capsys
+):
+    monkeypatch.setattr(launcher, "RESTART_FIRST_SECONDS", 0.2)
+    monkeypatch.setattr(launcher, "STABLE_SECONDS", 0.5)
+    run = launcher.Launcher(make_settings())
+    try:
+        child = run.start("flaky", [sys.executable, "-c", "import sys; sys.exit(3)"])
+        first_pid = child.process.pid
+        child.process.wait(timeout=30)
+        run.supervise()  # notices the exit and plans a restart
+        assert child.restart_at is not None and child.process.pid == first_pid
+        time.sleep(0.25)
+        run.supervise()
+        assert child.process.pid != first_pid and child.restarts == 1
+        child.process.wait(timeout=30)
+        run.supervise()
+        # The second failure in a row waits twice as long.
+        assert child.restart_at - time.monotonic() == pytest.approx(0.4, abs=0.1)
+        out = capsys.readouterr().out
+        assert "flaky 意外退出（退出码 3），0 秒后重启（连续第 1 次）" in out
+        assert "重启 flaky" in out
+    finally:
+        run.stop_all()
+
+
+def test_a_child_that_runs_long_enough_is_forgiven(make_settings, monkeypatch):
+    monkeypatch.setattr(launcher, "STABLE_SECONDS", 0.3)
+    run = launcher.Launcher(make_settings())
+    try:
+        child = run.start("steady", [sys.executable, "-c", "import time; time.sleep(30)"])
+        child.restarts = 3
+        time.sleep(0.4)
+        run.supervise()
+        assert child.restarts == 0 and child.process.poll() is None
+    finally:
+        run.stop_all()

@@ -41,6 +41,7 @@ EXPECTED_ROUTES = {
     ("GET", "/console/unanswered"),
     ("GET", "/console/log.csv"),
     ("POST", "/console/logout"),
+    ("POST", "/console/forget"),
 }
 
 
@@ -388,3 +389,18 @@ def test_console_pages_have_no_inline_script_and_are_labelled(signed_in):
         assert not re.search(r"<[^>]+\son[a-z]+=", page), path  # no inline event handlers
         for input_id in re.findall(r'<(?:input|select|textarea)[^>]*\bid="([^"]+)"', page):
             assert f'for="{input_id}"' in page, (path, input_id)
+
+
+def test_every_page_showing_conversation_text_leaves_an_audit_row(signed_in):
+    log = signed_in.app.state.conversation_log
+    signed_in.get("/console/log", params={"filter": "unanswered", "channel": "web"})
+    signed_in.get("/console/unanswered")
+    signed_in.get("/console/log.csv", params={"filter": "handoff"})
+    signed_in.get("/console/departments")  # the plan only: no conversation text, no row
+    rows = list(reversed(log.audit_rows()))
+    assert [(r["page"], r["channel"], r["filter"]) for r in rows] == [
+        ("log", "web", "unanswered"),
+        ("unanswered", None, None),
+        ("log.csv", None, "handoff"),
+    ]
+    assert all(r["time"] and r["rows"] is not None for r in rows)

@@ -6,7 +6,12 @@ gateway, Rasa or the action server (LOG_DIR), nor the conversation log.
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -98,3 +103,87 @@ def test_a_follow_up_keeps_its_context_across_a_new_rasa_session(live_stack):
     follow_up = ask("谁负责")  # a new Rasa session began just before this turn
     assert follow_up["sources"] and follow_up["sources"][0]["item"] == 13, follow_up
     assert "市残联" in follow_up["replies"][0]["text"]
+
+
+def _listening_addresses(pid: int) -> list[str]:
+    """host:port of every TCP socket `pid` listens on (IPv4 and IPv6, from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = []
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in inodes:  # 0A: LISTEN
+                host, port = local.split(":")
+                found.append(f"{_host(host)}:{int(port, 16)}")
+    return found
+
+
+def _host(hex_address: str) -> str:
+    raw = bytes.fromhex(hex_address)
+    if len(raw) == 4:
+        return ".".join(str(b) for b in reversed(raw))
+    # IPv6 in /proc: four little-endian 32-bit words.
+    words = [raw[i : i + 4][::-1] for i in range(0, 16, 4)]
+    return str(ipaddress.IPv6Address(b"".join(words)))
+
+
+@pytest.mark.e2e
+def test_rasa_api_needs_the_token_and_every_part_listens_on_loopback_only(live_stack):
+    stack = json.loads((live_stack.log_dir.parent / "run" / "stack.json").read_text())
+    rasa = stack["rasa"][0]["url"]
+    refused = {
+        ("GET", "/conversations/someone/tracker"),
+        ("POST", "/conversations/someone/tracker/events"),
+        ("PUT", "/conversations/someone/tracker/events"),
+        ("POST", "/conversations/someone/messages"),
+        ("POST", "/model/parse"),
+        ("GET", "/status"),
+    }
+    for method, path in refused:
+        response = httpx.request(
+            method, rasa + path, json={"text": "你好"}, timeout=10, trust_env=False
+        )
+        assert response.status_code == 401, (method, path, response.status_code)
+    token = stack["rasa_token"]
+    assert httpx.get(f"{rasa}/status?token={token}", timeout=10, trust_env=False).is_success
+    assert token not in " ".join(
+        Path(f"/proc/{p['pid']}/cmdline").read_text() for p in stack["rasa"]
+    ), "a token on the command line is readable by every local user"
+    assert (live_stack.log_dir.parent / "run" / "stack.json").stat().st_mode & 0o077 == 0
+
+    pids = [stack["gateway"]["pid"], stack["action_server"]["pid"]]
+    pids += [p["pid"] for p in stack["rasa"]]
+    for pid in pids:
+        addresses = _listening_addresses(pid)
+        assert addresses, pid
+        assert all(a.startswith("127.0.0.1:") for a in addresses), (pid, addresses)
+
+
+@pytest.mark.e2e
+def test_two_messages_from_one_person_at_once_are_answered_in_order(live_stack):
+    """Rasa's lock keeps a conversation's turns in order: "谁负责", sent while the question
+    before it is still being answered, is answered after it and about it."""
+
+    def ask(message: str, delay: float) -> dict:
+        time.sleep(delay)
+        return httpx.post(
+            live_stack + "/api/chat",
+            json={"sender": "e2e-order", "message": message},
+            timeout=10,
+            trust_env=False,
+        ).json()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(ask, "盲人按摩考试在哪报名？", 0.0)
+        second = pool.submit(ask, "谁负责", 0.02)
+        question, follow_up = first.result(), second.result()
+    assert question["sources"][0]["item"] == 13, question
+    assert follow_up["sources"] and follow_up["sources"][0]["item"] == 13, follow_up

@@ -119,15 +119,31 @@ def test_rasa_processes_take_the_ports_after_rasa_url():
     ]
 
 
-def test_each_rasa_process_keeps_its_own_tracker_file(tmp_path):
+def test_every_rasa_process_shares_the_tracker_store(tmp_path):
     settings = Settings(
         _env_file=None, rasa_tracker_db=tmp_path / "rasa_tracker.db", rasa_processes=2
     )
     first = yaml.safe_load(launcher.write_endpoints(settings, tmp_path / "run", 0).read_text())
     second = yaml.safe_load(launcher.write_endpoints(settings, tmp_path / "run", 1).read_text())
     assert first["tracker_store"]["db"] == str(tmp_path / "rasa_tracker.db")
-    assert second["tracker_store"]["db"] == str(tmp_path / "rasa_tracker-2.db")
-    assert first["action_endpoint"] == second["action_endpoint"]
+    assert first == second
+
+
+def test_a_conversation_moves_to_another_rasa_while_its_own_is_down(fake_rasa):
+    alive, down = fake_rasa("normal"), fake_rasa("down")
+    client = RasaClient([down.url, alive.url], alive.url, timeout=2.0)
+    senders = [f"person-{i}" for i in range(20)]
+
+    async def talk():
+        try:
+            return [await client.send(s, "你好") for s in senders]
+        finally:
+            await client.aclose()
+
+    replies = asyncio.run(talk())
+    assert all(isinstance(r, list) and r for r in replies)
+    assert len(alive.received) == 20
+    assert client.backends[0].down_until > time.monotonic()  # tried last for a while
 
 
 def test_healthz_shows_the_line(make_client, fake_rasa):

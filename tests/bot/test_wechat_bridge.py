@@ -267,6 +267,15 @@ async def test_empty_text_is_not_silent():
     assert reply and chat.calls == []
 
 
+async def test_invisible_or_very_long_text_is_refused_without_asking_rasa():
+    chat = FakeChatService()
+    async with client(make_app(chat)) as http:
+        invisible = await say(http, "\u200b\u200d\ufeff")
+        too_long = await say(http, "盲" * 10_000)
+    assert invisible and "500" in too_long
+    assert chat.calls == []
+
+
 # -- numbered choices ---------------------------------------------------------------------------
 
 

@@ -333,7 +333,7 @@ async def test_the_welcome_opens_the_knowledge_base_off_the_event_loop(
 
     on_loop = []
 
-    def spy(knowledge_db):
+    def spy(knowledge_db, retention_days):
         try:
             asyncio.get_running_loop()
             on_loop.append(True)

@@ -206,6 +206,7 @@ def gateway_app(tmp_path_factory, fake_rasa_url):
         rasa_processes=1,
         action_server_url=fake_rasa_url,
         conversation_db=tmp / "conversations.db",
+        rasa_tracker_db=tmp / "rasa_tracker.db",  # not var/: the gateway purges trackers
         knowledge_db=tmp / "missing-knowledge.db",
         log_dir=tmp / "logs",
     )

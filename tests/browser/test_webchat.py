@@ -400,6 +400,37 @@ def test_422_detail_is_shown(page):
     assert page.get_by_role("alert").inner_text() == detail
 
 
+def test_429_is_read_out_in_the_log_and_the_words_kept(page):
+    """Too fast: the gateway's detail is put in the log (a live region, read once the reply
+    wait is over), not in the alert too, and the question stays in the box to send again."""
+    open_chat(page)
+    detail = "您发得太快了，请等 3 秒再发。"
+    page.route(
+        "**/api/chat",
+        lambda route: route.fulfill(
+            status=429,
+            headers={"Retry-After": "3"},
+            content_type="application/json",
+            body=json.dumps({"detail": detail}, ensure_ascii=False),
+        ),
+    )
+    page.locator("#message-input").focus()
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('#log .msg-failed') "
+        "&& document.getElementById('log').getAttribute('aria-busy') === 'false'"
+    )
+    log = page.get_by_role("log", name="对话记录")
+    assert log.get_attribute("aria-live") == "polite"
+    assert log.locator(".msg-user .msg-failed").inner_text() == "（这条没有发出去）" + detail
+    assert log.locator(".msg-bot").count() == 0
+    assert page.locator("#error").inner_text() == ""
+    assert page.locator("#message-input").input_value() == QUESTION
+    assert active_id(page) == "message-input"
+    assert_clean(page)
+
+
 def test_real_gateway_rejects_what_the_page_would_not_send(page):
     """The page's own limits match the API: 500 characters (maxlength) and nothing empty."""
     open_chat(page)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import SlotSet, UserUttered
@@ -16,6 +17,13 @@ DOMAIN = Domain.from_yaml(
 )
 
 
+def _run(coroutine):
+    """Run on a thread of its own: other tests (Playwright's sync API) may leave an event loop
+    running on this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_sqlite_trackers_use_write_ahead_logging_and_survive(tmp_path):
     db = tmp_path / "trackers.db"
     store = LocalSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(db))
@@ -26,7 +34,7 @@ def test_sqlite_trackers_use_write_ahead_logging_and_survive(tmp_path):
     tracker = DialogueStateTracker.from_events(
         "someone", [UserUttered("盲人按摩"), SlotSet("topic", "13")], DOMAIN.slots
     )
-    asyncio.run(store.save(tracker))
+    _run(store.save(tracker))
     again = LocalSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(db))
-    kept = asyncio.run(again.retrieve("someone"))
+    kept = _run(again.retrieve("someone"))
     assert kept is not None and kept.get_slot("topic") == "13"
