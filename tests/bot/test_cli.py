@@ -184,9 +184,7 @@ def test_rasa_is_warmed_up_before_users_come(make_settings, fake_rasa, capsys):
     assert "已预热" in capsys.readouterr().out
 
 
-def test_a_child_that_dies_is_started_again_with_growing_pauses(
-    make_settings, monkeypatch, capsys
-):
+def test_a_child_that_dies_is_started_again_with_growing_pauses(make_settings, monkeypatch, capsys):
     monkeypatch.setattr(launcher, "RESTART_FIRST_SECONDS", 0.2)
     monkeypatch.setattr(launcher, "STABLE_SECONDS", 0.5)
     run = launcher.Launcher(make_settings())

@@ -223,3 +223,20 @@ def test_button_title_of_the_previous_answer_only(tmp_path):
         ("找谁办", "/ask_responsible"),
         ("盲人按摩", ""),
     ]
+
+
+def test_a_full_disk_costs_log_lines_never_answers(client):
+    """SQLite's max_page_count makes the log's database full, as a full disk would:
+    "database or disk is full" on every write. Answers still flow, /healthz counts it."""
+    log = client.app.state.conversation_log
+    assert client.post("/api/chat", json={"message": "你好"}).status_code == 200  # opened
+    db = log._database()
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count={pages}")
+    for n in range(30):  # more than fits in the last free page
+        message = f"盲人按摩考试在哪报名{n}" * 20
+        response = client.post("/api/chat", json={"sender": f"disk-{n}", "message": message})
+        assert response.status_code == 200
+        assert response.json()["replies"][0]["text"]
+    failures = client.get("/healthz").json()["gateway"]["log_write_failures"]
+    assert failures > 0 and failures == client.app.state.chat_service.log_failures

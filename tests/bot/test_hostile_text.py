@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.masking import MOBILE_MASK
-from bot.visible_text import visible_text
+from bot.visible_text import joins_symbols, visible_text
 from knowledge import search as kb_search
 from knowledge.answering import Answer, respond, topics
 from knowledge.answering.decision import open_decision
@@ -88,8 +88,15 @@ FUZZ = settings(
 
 
 def invisible(text: str) -> list[str]:
-    """The characters of `text` that visible_text drops (control, format, surrogate)."""
-    return [c for c in text if c not in "\t\n\r" and unicodedata.category(c) in ("Cc", "Cf", "Cs")]
+    """The characters of `text` that visible_text drops (control, format, surrogate; a
+    zero-width joiner between two symbols builds an emoji and stays)."""
+    return [
+        c
+        for i, c in enumerate(text)
+        if c not in "\t\n\r"
+        and unicodedata.category(c) in ("Cc", "Cf", "Cs")
+        and not (c == "\u200d" and joins_symbols(text, i))
+    ]
 
 
 # -- through the API ------------------------------------------------------------------------
@@ -354,5 +361,9 @@ def test_subwords_of_a_long_token_cost_its_length_not_its_square(monkeypatch):
 
 
 def test_visible_text_keeps_what_people_see():
-    assert visible_text("盲\u200b人\x00按摩\ud800\n考试\t👨\u200d🦯") == "盲人按摩\n考试\t👨🦯"
+    assert (
+        visible_text("盲\u200b人\x00按摩\ud800\n考试\t👨\u200d🦯") == "盲人按摩\n考试\t👨\u200d🦯"
+    )
+    # A joiner beside a digit or a letter is no emoji: it would hide a phone number.
+    assert visible_text("138\u200d1234\u200d5678 盲\u200d人") == "13812345678 盲人"
     assert visible_text("２０２２年，第13条；<b>&amp;") == "２０２２年，第13条；<b>&amp;"
