@@ -92,6 +92,16 @@ CHAT_RESPONSES = {
 }
 
 
+LOCAL_TOOL_HEADER = "X-Local-Tool-Token"
+
+
+def is_local_tool(request: Request) -> bool:
+    """A tool of the machine's owner (`make bench`), which asks for many people at once."""
+    token = request.app.state.settings.local_tool_token
+    given = request.headers.get(LOCAL_TOOL_HEADER, "")
+    return bool(token) and secrets.compare_digest(given.encode(), token.encode())
+
+
 @router.post(
     "/chat",
     response_model=ChatResponse,
@@ -110,7 +120,9 @@ async def chat(body: ChatRequest, request: Request, response: Response) -> dict:
         set_conversation_cookie(request, response, token)
         conversation_id, channel = f"web:{token}", "web"
         shown = public_handle(request, conversation_id)
-    wait = request.app.state.chat_limits.admit(conversation_id, address_of(request))
+    wait = 0
+    if not is_local_tool(request):
+        wait = request.app.state.chat_limits.admit(conversation_id, address_of(request))
     if wait:
         # Before Rasa and the log: a message held back costs nothing and is not "unanswered".
         raise HTTPException(

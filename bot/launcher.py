@@ -155,6 +155,7 @@ class Launcher:
         # A new token for Rasa's HTTP API at every start, unless one is set; only Rasa and the
         # gateway get it (through their environment).
         self.rasa_token = settings.rasa_token or secrets.token_urlsafe(32)
+        self.local_tool_token = settings.local_tool_token or secrets.token_urlsafe(32)
         self.log_dir = settings.log_dir
         self.http = httpx.Client(timeout=2, trust_env=False)
 
@@ -393,7 +394,7 @@ class Launcher:
                 "--ws",
                 "none",
             ],
-            env={"RASA_TOKEN": self.rasa_token},
+            env={"RASA_TOKEN": self.rasa_token, "LOCAL_TOOL_TOKEN": self.local_tool_token},
         )
         shown_host = LOOPBACK if host in ("0.0.0.0", "::") else host
         base = f"http://{shown_host}:{port}"
@@ -423,7 +424,9 @@ class Launcher:
             },
             "rasa": rasa,
         }
-        stack["rasa_token"] = self.rasa_token  # for `make bench`; the file is the owner's only
+        # For `make bench`; the file is the owner's only.
+        stack["rasa_token"] = self.rasa_token
+        stack["local_tool_token"] = self.local_tool_token
         self.stack_file.parent.mkdir(parents=True, exist_ok=True)
         self.stack_file.touch(mode=0o600)
         self.stack_file.chmod(0o600)

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     # Token of Rasa's HTTP API (parse, status, trackers); the launcher makes a new one at
     # every start and hands it to Rasa and the gateway. Set it only for a Rasa run by hand.
     rasa_token: str = ""
+    # Requests carrying this in the X-Local-Tool-Token header are not rate limited: tools of
+    # the machine's owner (`make bench`) that speak for many people. The launcher makes a new
+    # one at every start, writes it to var/run/stack.json (owner only) and gives it to the
+    # gateway; empty: no exemption.
+    local_tool_token: str = ""
     action_server_url: str = "http://127.0.0.1:5055"
     # 2.0 leaves room on a busy two-core machine for the fallback to arrive within 3 s.
     rasa_timeout: float = 2.0

@@ -153,7 +153,7 @@ def measure(args: argparse.Namespace, settings: Settings) -> Measured:
         )
         rss_idle = usage.rss_mb(found)
 
-        with httpx.Client(timeout=10, trust_env=False) as client:
+        with httpx.Client(timeout=10, trust_env=False, headers=found.headers) as client:
             say(f"latency by path: {mode['rounds']} rounds of {len(questions)} questions …")
             try:
                 parsed = paths.parse_all(client, found.rasa_urls[0], questions, found.rasa_token)
@@ -170,7 +170,15 @@ def measure(args: argparse.Namespace, settings: Settings) -> Measured:
 
         say("load runs:")
         loaded = asyncio.run(
-            load.suite(args.url, questions, plan, tag, lambda: usage.cpu_snapshot(found), say)
+            load.suite(
+                args.url,
+                questions,
+                plan,
+                tag,
+                lambda: usage.cpu_snapshot(found),
+                say,
+                headers=found.headers,
+            )
         )
         rss_after = usage.rss_mb(found)
     finally:

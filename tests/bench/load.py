@@ -133,13 +133,17 @@ async def pause(seconds: float, deadline: float) -> None:
     await asyncio.sleep(max(0.0, min(seconds, deadline - time.perf_counter())))
 
 
-def person_clients(count: int, timeout: float) -> list[httpx.AsyncClient]:
+def person_clients(
+    count: int, timeout: float, headers: dict[str, str] | None = None
+) -> list[httpx.AsyncClient]:
     """One client with one connection per person; one TLS context for all (never used on
     http://, but each client would otherwise load the certificate store)."""
     tls = ssl.create_default_context()
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     return [
-        httpx.AsyncClient(limits=limits, timeout=timeout, trust_env=False, verify=tls)
+        httpx.AsyncClient(
+            limits=limits, timeout=timeout, trust_env=False, verify=tls, headers=headers
+        )
         for _ in range(count)
     ]
 
@@ -205,9 +209,11 @@ async def suite(
     tag: str,
     cpu_probe: Callable[[], dict[str, float]],
     say: Callable[[str], None] = print,
+    headers: dict[str, str] | None = None,
 ) -> Results:
     chat_url = gateway_url + "/api/chat"
-    clients = person_clients(max(*plan.levels, plan.burst_people, plan.calm_people), plan.timeout)
+    people = max(*plan.levels, plan.burst_people, plan.calm_people)
+    clients = person_clients(people, plan.timeout, headers)
     try:
         levels = []
         cpu_before: dict[str, float] = {}

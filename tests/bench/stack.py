@@ -53,6 +53,12 @@ class Stack:
     processes: list[Proc]
     found_by: str  # "stack.json" or "listening ports"
     rasa_token: str = ""  # Rasa's API token (stack.json has it; /model/parse needs it)
+    # Exempts the bench's requests from the gateway's rate limits (stack.json has it).
+    local_tool_token: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-Local-Tool-Token": self.local_tool_token} if self.local_tool_token else {}
 
     def of(self, role: str) -> list[Proc]:
         return [p for p in self.processes if p.role == role]
@@ -122,7 +128,13 @@ def from_stack_file(path: Path, gateway_url: str) -> Stack | None:
         return None
     if not all(procfs.alive(p.pid) for p in procs):
         return None
-    return Stack(gateway_url, procs, "stack.json", str(data.get("rasa_token") or ""))
+    return Stack(
+        gateway_url,
+        procs,
+        "stack.json",
+        str(data.get("rasa_token") or ""),
+        str(data.get("local_tool_token") or ""),
+    )
 
 
 def from_ports(gateway_url: str, settings: Settings) -> Stack | None:

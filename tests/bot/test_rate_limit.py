@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from bot import launcher
 from bot.app import create_app
+from bot.chat_routes import LOCAL_TOOL_HEADER
 from bot.client_address import client_address, parse_trusted_proxies
 from bot.rate_limit import ChatLimits, RateLimit, admit, too_fast_text
 from bot.settings import Settings
@@ -318,3 +319,31 @@ def test_the_real_gateway_reads_x_forwarded_for_only_from_trusted_proxies(
     finally:
         run.stop_all()
     assert codes == ([200, 200] if trusted else [200, 429])
+
+
+def test_the_owners_local_tool_token_is_not_limited_and_a_wrong_one_is(make_client, fake_rasa):
+    client = make_client(
+        fake_rasa("normal"), rate_limit_per_minute=1, local_tool_token="tool-secret-0123456789"
+    )
+    body = {"sender": "bench-1", "message": "盲人按摩"}
+    for _ in range(5):
+        response = client.post(
+            "/api/chat", json=body, headers={LOCAL_TOOL_HEADER: "tool-secret-0123456789"}
+        )
+        assert response.status_code == 200
+    limited = [
+        client.post("/api/chat", json={**body, "sender": "x"}, headers={LOCAL_TOOL_HEADER: guess})
+        for guess in ("", "tool-secret-012345678", "wrong")
+    ]
+    assert [r.status_code for r in limited] == [200, 429, 429]  # "x" had its one message
+
+
+def test_no_token_configured_means_no_exemption(make_client, fake_rasa):
+    client = make_client(fake_rasa("normal"), rate_limit_per_minute=1)
+    statuses = [
+        client.post(
+            "/api/chat", json={"sender": "y", "message": "你好"}, headers={LOCAL_TOOL_HEADER: ""}
+        ).status_code
+        for _ in range(2)
+    ]
+    assert statuses == [200, 429]
