@@ -16,21 +16,27 @@ export RASA_TELEMETRY_ENABLED := false
 LEXICON := knowledge/lexicon.yml
 SOURCES := $(wildcard knowledge/sources/*.md)
 # The code that decides what goes into the knowledge base (answer wording does not).
-KB_CODE := $(addprefix knowledge/,parser.py build.py search.py lexicon.py segment.py nlp.py)
+KB_CODE := $(addprefix knowledge/,parser.py build.py search.py lexicon.py segment.py jieba_tokenizer.py nlp.py)
 KB := build/knowledge.db
 NLP_STAMP := build/nlp.stamp
 MODEL := models/assistant.tar.gz
 # Everything the trained model depends on; its hash names the cached model.
-MODEL_INPUTS = config.yml domain.yml $(shell find data -type f -name "*.yml" 2>/dev/null | sort) $(LEXICON) knowledge/nlp.py knowledge/lexicon.py knowledge/segment.py
+# Questions labelled by hotline staff (`python -m bot reviewed export`, outside git): trained
+# on when the file exists (bot/retrain.py hashes the inputs the same way).
+REVIEWED := $(wildcard var/training/reviewed.yml)
+# ... and the decision is fitted on them too (with the development set).
+REVIEWED_FIT := $(wildcard var/training/reviewed_fit.yml)
+MODEL_INPUTS = config.yml domain.yml $(shell find data -type f -name "*.yml" 2>/dev/null | sort) $(LEXICON) knowledge/nlp.py knowledge/lexicon.py knowledge/segment.py knowledge/jieba_tokenizer.py $(REVIEWED)
 MODEL_CACHE := $(HOME)/.cache/zhucan-assistant/models
 # The pinned packages a trained model depends on (a new test tool does not retrain it).
 MODEL_PACKAGES := ^(rasa|rasa-sdk|tensorflow[a-z_-]*|keras|spacy|jieba|numpy|scipy|scikit-learn)==
 # The answer decision is fitted on the development set with the trained model's parses.
 DECISION := models/decision.json
 DECISION_INPUTS = $(MODEL) $(KB) $(wildcard tests/eval/dev*.yml) tests/eval/__main__.py \
-	$(wildcard knowledge/answering/*.py) knowledge/ranking.py knowledge/relevance.py knowledge/topics.yml
+	$(wildcard knowledge/answering/*.py) knowledge/ranking.py knowledge/relevance.py knowledge/topics.yml \
+	$(REVIEWED_FIT)
 
-.PHONY: help setup run test lint eval eval-floor bench soak test-stories validate browser-deps clean FORCE
+.PHONY: help setup run test check lint eval eval-floor bench soak test-stories validate browser-deps clean FORCE
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,11 +48,12 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	$(PY) -m pip install -q -c requirements.lock -e '.[dev]'
 	touch $@
 
-$(NLP_STAMP): $(VENV)/.installed $(LEXICON) knowledge/nlp.py knowledge/lexicon.py knowledge/segment.py
+$(NLP_STAMP): $(VENV)/.installed $(LEXICON) knowledge/nlp.py knowledge/lexicon.py knowledge/segment.py knowledge/jieba_tokenizer.py
 	$(PY) -m knowledge nlp
 	touch $@
 
-$(KB): $(VENV)/.installed $(NLP_STAMP) $(SOURCES) $(LEXICON) $(KB_CODE)
+$(KB): $(VENV)/.installed $(NLP_STAMP) $(SOURCES) $(LEXICON) $(KB_CODE) knowledge/easy_read.yml knowledge/easy_read.py \
+	knowledge/situations.yml knowledge/situation/mapping.py
 	$(PY) -m knowledge build
 
 # The model's inputs by content, not by date: rewritten only when their hash changes, so a file
@@ -68,7 +75,7 @@ $(MODEL): $(VENV)/.installed $(NLP_STAMP) $(MODEL_HASH)
 	else \
 		echo "training the model ($$hash)"; \
 		started=$$(date +%s); \
-		$(RASA) train --fixed-model-name assistant --out models --num-threads 2; \
+		$(RASA) train --data data $(REVIEWED) --fixed-model-name assistant --out models --num-threads 2; \
 		printf '{"seconds": %d, "inputs": "%s", "finished": "%s"}\n' \
 			"$$(( $$(date +%s) - started ))" "$$hash" "$$(date -Iseconds)" > models/training.json; \
 		cp $@ $(MODEL_CACHE)/$$hash.tar.gz; cp models/training.json $(MODEL_CACHE)/$$hash.json; \
@@ -78,7 +85,7 @@ $(MODEL): $(VENV)/.installed $(NLP_STAMP) $(MODEL_HASH)
 
 # Fitted in about a minute; parses of the development set are cached by model under build/parses.
 $(DECISION): $(DECISION_INPUTS)
-	$(PY) -m tests.eval fit
+	$(PY) -m tests.eval fit $(if $(REVIEWED_FIT),--fit-extra $(REVIEWED_FIT))
 
 setup: $(VENV)/.installed $(NLP_STAMP) $(KB) $(MODEL) $(DECISION) ## venv, dependencies, knowledge base, trained model, fitted decision
 
@@ -112,6 +119,13 @@ soak: setup ## kill -9 each part under load: restarts, no lost log rows, context
 
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check bot actions knowledge rasa_plugins tests
+
+# The quick tier for the inner loop: needs only the venv (the tests build their own knowledge
+# base and fit their own decision in tmp). Tests of the live stack, the trained model, the
+# browser and the slow fuzzing are deselected by marker; `make test` runs them all.
+check: $(VENV)/.installed ## ruff and the unit tests: no model, browser or live stack (about a minute)
+	$(VENV)/bin/ruff check bot actions knowledge rasa_plugins tests
+	$(VENV)/bin/pytest -m "not e2e and not model and not browser and not slow" -n auto --dist worksteal -q -p no:warnings
 
 test: setup browser-deps ## set up and run every test
 	$(MAKE) --no-print-directory validate test-stories eval-floor

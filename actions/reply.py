@@ -1,12 +1,11 @@
-"""What every action does: read the turn, call knowledge.answering.respond, utter, set slots.
+"""The glue between rasa_sdk and `knowledge/`: read the turn, answer, utter, remember.
 
-The action modules only name themselves; this module is the thin glue between rasa_sdk and
-`knowledge/`, kept free of work at import time.
+Used by `action_respond` (actions/respond.py) and the situation check's actions; kept free of
+work at import time.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -48,8 +47,14 @@ def answer_turn(tracker: Tracker) -> tuple[Answer, dict[str, Any]]:
     return answer, {"name": name, "confidence": confidence}
 
 
-def utter(dispatcher: CollectingDispatcher, answer: Answer, intent: dict[str, Any]) -> None:
-    """The reply (a domain response for fixed replies), then the one meta payload."""
+def utter(
+    dispatcher: CollectingDispatcher,
+    answer: Answer,
+    intent: dict[str, Any],
+    private: bool = False,
+) -> None:
+    """The reply (a domain response for fixed replies), then the one meta payload. `private`:
+    the user's message also gave answers of the situation check (not to be logged in clear)."""
     if answer.response and not answer.buttons:
         dispatcher.utter_message(response=answer.response, **answer.response_vars)
     else:
@@ -61,6 +66,7 @@ def utter(dispatcher: CollectingDispatcher, answer: Answer, intent: dict[str, An
                 "sources": answer.sources,
                 "handoff": answer.handoff,
                 "kind": answer.kind,
+                "private": private,
             }
         }
     )
@@ -78,19 +84,3 @@ def slot_events(tracker: Tracker, answer: Answer) -> list[dict[str, Any]]:
         SlotSet("last_query", answer.query),
         SlotSet("shown_keys", shown),
     ]
-
-
-class RespondingAction:
-    """Mixin for every action: one answer from knowledge.answering per user turn.
-
-    Not an Action itself, so rasa_sdk does not try to register it. The answer (segmentation,
-    full-text search, the first load of the knowledge base) is worked out in a thread, so the
-    action server's one event loop keeps serving other actions and /health meanwhile.
-    """
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        answer, intent = await asyncio.to_thread(answer_turn, tracker)
-        utter(dispatcher, answer, intent)
-        return slot_events(tracker, answer)

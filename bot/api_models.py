@@ -137,6 +137,23 @@ class Source(BaseModel):
     ref: str = Field(..., example="二（八）13")
     title: str
     departments: list[str] = []
+    key: str | None = Field(
+        None,
+        description="条目在知识库里的键（文号#条目），稳定不变；按钮和日志都用它指这一条",
+        example="黄政办发〔2022〕60号#13",
+    )
+    detail: str | None = Field(
+        None,
+        description="“查看原文”按钮要发的 message（这一条的全文）；目标和文件信息没有，为 null",
+        example='/ask_detail{"entry":"黄政办发〔2022〕60号#13"}',
+    )
+    plain: str | None = Field(
+        None,
+        description="易读：这一条的简单说法（最多三句大白话，每句不超过 20 个字，"
+        "方案用语第一次出现时附一行解释；每行一句，用换行分开），由人工编写、审核；没有时为 null",
+        example="盲人可以参加医疗按摩考试和培训。\n可以开医疗按摩所，或去医院等地方工作。"
+        "\n可以问市残联或市卫健委。",
+    )
 
     class Config:
         schema_extra = openapi_extra()
@@ -176,6 +193,10 @@ class ChatResponse(BaseModel):
                         "ref": "二（八）13",
                         "title": "积极开展盲人按摩就业促进行动",
                         "departments": ["各县（市、区）人民政府", "市残联", "市人社局", "市卫健委"],
+                        "plain": "盲人可以参加医疗按摩考试和培训。\n"
+                        "可以开医疗按摩所，或去医院等地方工作。\n可以问市残联或市卫健委。",
+                        "key": "黄政办发〔2022〕60号#13",
+                        "detail": '/ask_detail{"entry":"黄政办发〔2022〕60号#13"}',
                     }
                 ],
                 "intent": {"name": "ask_blind_massage", "confidence": 0.97},

@@ -7,19 +7,23 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from bot import api_docs, chat_routes, health, privacy
+from bot import api_docs, chat_routes, health, privacy, starters
 from bot.chat_service import ChatService
 from bot.client_address import parse_trusted_proxies
+from bot.console import review_routes
 from bot.console import routes as console_routes
 from bot.console.session import LoginThrottle, NotSignedIn
 from bot.conversation_log import ConversationLog
 from bot.errors import install_error_handlers
 from bot.middleware import BodySizeLimit, SecurityHeaders
+from bot.plain_summaries import PlainSummaries
 from bot.rasa_client import RasaClient
 from bot.rate_limit import ChatLimits
 from bot.retention import DailyPurge
 from bot.settings import REPO_ROOT, Settings, get_settings
 from bot.static_files import StaticFiles  # a NUL in the path is a 404, not a 500
+from bot.wechat.routes import router as wechat_router
+from knowledge.store import open_kb
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 WEBCHAT_DIR = REPO_ROOT / "webchat"
@@ -42,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         concurrency=settings.rasa_concurrency,
         session_turns=settings.rasa_session_turns,
         token=settings.rasa_token,
+        run_dir=settings.log_dir.parent / "run",
     )
     chat_service = ChatService(rasa, conversation_log, settings.secret_key)
     # Turns older than RETENTION_DAYS are deleted shortly after start and then once a day.
@@ -77,20 +82,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.chat_limits = ChatLimits.from_settings(settings)
     app.state.trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
     app.state.open_knowledge = lambda: _open_kb(settings.knowledge_db)
+    # Cited entries get their easy-read summary from the knowledge base the console reads.
+    chat_service.plain = PlainSummaries(lambda: app.state.open_knowledge())
 
     install_error_handlers(app)
     app.add_exception_handler(NotSignedIn, console_routes.not_signed_in)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)  # added last = outermost: covers every response
 
-    from bot.wechat.routes import router as wechat_router
-
     app.include_router(chat_routes.router)
     app.include_router(privacy.router)
+    app.include_router(starters.router)
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(console_routes.public)
     app.include_router(console_routes.router)
+    app.include_router(review_routes.router)
     app.include_router(wechat_router)
     app.mount("/static", StaticFiles(directory=CONSOLE_STATIC_DIR), name="console-static")
     if WEBCHAT_DIR.is_dir():
@@ -100,6 +107,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _open_kb(path: Path):
-    from knowledge.store import open_kb
-
     return open_kb(path)

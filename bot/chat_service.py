@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from bot.conversation_log import ConversationLog, Turn
 from bot.ids import RASA_SENDER, keyed_digest
 from bot.masking import mask
+from bot.plain_summaries import PlainSummaries
 from bot.rasa_client import RasaBusy, RasaClient, RasaUnavailable
 from bot.visible_text import visible_text
+from knowledge import payloads
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,11 @@ REPLY_PROMISE_SECONDS = 3.0
 # sending the response after that wait.
 LOG_WAIT_SECONDS = 0.5
 RESPONSE_MARGIN_SECONDS = 0.2
-API_SOURCE_FIELDS = ("document", "item", "ref", "title", "departments")
+# `plain`: the entry's easy-read summary (bot/plain_summaries.py), null when it has none.
+API_SOURCE_FIELDS = ("document", "item", "ref", "title", "departments", "plain", "key")
+# What the log keeps of a message that answered the situation check (a disability, an age, a
+# place): that it was an answer, never the words.
+PRIVATE_MESSAGE = "（情况核对的回答，不记录原文）"
 
 
 @dataclass
@@ -47,6 +53,8 @@ class ChatReply:
     handoff: bool = False
     answer_id: str | None = None
     kind: str | None = None
+    # The message gave answers of the situation check: logged as PRIVATE_MESSAGE.
+    private: bool = False
 
     def as_api_dict(self) -> dict:
         """Exactly the chat API's body: sender, replies, sources, intent, handoff."""
@@ -60,16 +68,26 @@ class ChatReply:
 
 
 def api_source(source: dict) -> dict:
+    """A source as the API gives it: the entry's `key`, and `detail`, the payload of its
+    查看原文 button (knowledge/payloads.py), so no client rebuilds either from other fields."""
     return {name: source.get(name) for name in API_SOURCE_FIELDS} | {
-        "departments": list(source.get("departments") or [])
+        "departments": list(source.get("departments") or []),
+        "detail": payloads.full_text(source.get("kind"), source.get("key")),
     }
 
 
 class ChatService:
-    def __init__(self, rasa: RasaClient, conversation_log: ConversationLog, secret_key: str):
+    def __init__(
+        self,
+        rasa: RasaClient,
+        conversation_log: ConversationLog,
+        secret_key: str,
+        plain: PlainSummaries | None = None,
+    ):
         self.rasa = rasa
         self.conversation_log = conversation_log
         self._secret_key = secret_key
+        self.plain = plain
         self.log_failures = 0
         # Log writes run here, one at a time, never on the event loop: a busy database
         # must not hold up other requests (or /healthz) while SQLite waits for its lock.
@@ -102,11 +120,14 @@ class ChatService:
             reply = None
         if reply is None:
             reply = unavailable_reply(sender or conversation_id)
+        if reply.sources and self.plain is not None:
+            # The knowledge base is SQLite (its first open reads it): off the event loop.
+            reply.sources = await asyncio.to_thread(self.plain.add_to, reply.sources)
         latency_ms = int((time.monotonic() - started) * 1000)
         turn = Turn(
             conversation_id=conversation_id,
             channel=channel,
-            message=text,
+            message=PRIVATE_MESSAGE if reply.private else text,
             replies=reply.replies,
             sources=reply.sources,
             intent=reply.intent,
@@ -175,6 +196,7 @@ def merge_messages(messages: list[dict], sender: str) -> ChatReply | None:
     """
     replies: list[dict] = []
     meta: dict = {}
+    private = False
     for message in messages:
         text = message.get("text")
         if isinstance(text, str) and text.strip():
@@ -182,6 +204,9 @@ def merge_messages(messages: list[dict], sender: str) -> ChatReply | None:
         custom = message.get("custom")
         if isinstance(custom, dict) and isinstance(custom.get("meta"), dict):
             meta = custom["meta"]
+            # One turn can run several actions (the form, then its result): any of them
+            # marking the message private makes it private.
+            private = private or meta.get("private") is True
     if not replies:
         return None
     return ChatReply(
@@ -191,6 +216,7 @@ def merge_messages(messages: list[dict], sender: str) -> ChatReply | None:
         intent=_intent(meta.get("intent")),
         handoff=bool(meta.get("handoff", False)),
         kind=meta.get("kind") if isinstance(meta.get("kind"), str) else None,
+        private=private,
     )
 
 

@@ -16,6 +16,7 @@ import sqlite3
 import threading
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +31,11 @@ TURNS = "turns"
 CREDENTIALS = "console_credentials"
 # Who looked at conversation text: one row per console page viewed or exported that shows it.
 AUDIT = "console_audit"
+# Hotline staff's verdicts on questions (bot/review.py): the question's text, never its sender.
+REVIEWS = "reviews"
+# Labelled questions staff chose to keep as anonymous training examples: text and label only,
+# kept past RETENTION_DAYS (bot/retention.py KEPT_TABLES).
+TRAINING_EXAMPLES = "training_examples"
 LOW_CONFIDENCE = 0.6
 # Answers that did not answer the question: the service was down, nothing matched, or the
 # question lies outside the plan. The console groups them so staff see what people miss.
@@ -43,6 +49,35 @@ UNANSWERED_SQL = (
     " and t2.answered = 0 order by time desc limit 1) as example "
     f"from {TURNS} t where answered = 0 and normalized != '' "
     "group by normalized order by count desc, last desc limit ?"
+)
+# The review queue (bot/review.py): typed questions (not button presses) that were not
+# answered, answered with low confidence, given 👎, or asked again by the same person within
+# REASK_SECONDS (a new typed message that is not a follow-up of the answer); busy and
+# service-down replies say nothing about the knowledge and are left out, and so are the situation
+# check's turns (and answering its next question is no asking again). Grouped by wording,
+# most people first; wordings already reviewed are not offered again.
+REASK_SECONDS = 60
+FOLLOW_UP_INTENTS = ("ask_responsible", "ask_detail", "ask_more", "thanks", "goodbye", "greet")
+REVIEW_SQL = (
+    "with w as (select time, sender, payload, normalized, kind, answered, confidence, feedback, "
+    "lead(time) over s as next_time, lead(payload) over s as next_payload, "
+    "lead(intent) over s as next_intent, lead(kind) over s as next_kind "
+    f"from {TURNS} window s as (partition by sender order by time)), "
+    "f as (select *, (next_time is not null and next_payload is null "
+    " and (julianday(next_time) - julianday(time)) * 86400 < :reask "
+    f" and coalesce(next_intent, '') not in {FOLLOW_UP_INTENTS!r}"
+    " and coalesce(next_kind, '') not like 'situation%') as reasked from w) "
+    "select normalized, count(*) as asked, count(distinct sender) as people, "
+    "max(time) as last, max(answered = 0) as unanswered, "
+    "max(coalesce(confidence < :low, 0)) as low, max(coalesce(feedback = 'down', 0)) as down, "
+    "max(reasked) as reasked from f "
+    "where payload is null and normalized != '' "
+    "and coalesce(kind, '') not in ('busy', 'unavailable') "
+    # The situation check's turns are answers to its questions (logged as a placeholder).
+    "and coalesce(kind, '') not like 'situation%' "
+    "and (answered = 0 or confidence < :low or feedback = 'down' or reasked) "
+    f"and normalized not in (select normalized from {REVIEWS}) "
+    "group by normalized order by people desc, asked desc, last desc limit :limit"
 )
 # How long SQLite waits for another connection's lock before giving up. Short: a busy log
 # costs a log line, never the user's answer (ChatService writes in a thread and moves on).
@@ -137,6 +172,8 @@ class ConversationLog:
         db[TURNS].create_index(["time"], if_not_exists=True)
         # UNANSWERED_SQL: created on open, so an older log gets it too.
         db[TURNS].create_index(["answered", "normalized", "time"], if_not_exists=True)
+        # The review page's latest turn of a wording (bot/review.py).
+        db[TURNS].create_index(["normalized", "time"], if_not_exists=True)
         db[CREDENTIALS].create(
             {"id": int, "salt": str, "hash": str, "params": str, "updated": str},
             pk="id",
@@ -144,6 +181,27 @@ class ConversationLog:
         )
         db[AUDIT].create(
             {"time": str, "page": str, "channel": str, "filter": str, "rows": int},
+            if_not_exists=True,
+        )
+        db[REVIEWS].create(
+            {
+                "normalized": str,  # normalize_question of the wording: one row per wording
+                "question": str,  # the (masked) wording, as last asked
+                "verdict": str,  # bot.review.VERDICTS
+                "label": str,  # what the right answer is, as in tests/eval (null: none)
+                "reviewer": str,
+                "time": str,  # when it was reviewed
+                "asked": str,  # when the wording was last asked (retention counts from it)
+                "people": int,  # how many conversations had asked it
+                "held_back": int,  # 1: a "real questions" check, never trained on
+                "kept": int,  # 1: also kept as an anonymous training example
+            },
+            pk="normalized",
+            if_not_exists=True,
+        )
+        db[TRAINING_EXAMPLES].create(
+            {"normalized": str, "question": str, "label": str, "held_back": int},
+            pk="normalized",
             if_not_exists=True,
         )
 
@@ -270,6 +328,76 @@ class ConversationLog:
     def unanswered(self, limit: int = 100) -> list[dict[str, Any]]:
         """Questions the assistant could not answer, grouped by normalised text, most frequent first."""
         return self._query(UNANSWERED_SQL, [limit])
+
+    # -- review (bot/review.py) -----------------------------------------------------------
+    def review_candidates(self, limit: int = 500) -> list[dict[str, Any]]:
+        """Wordings worth a review, not yet reviewed, with who asked and why (REVIEW_SQL)."""
+        params = {"low": LOW_CONFIDENCE, "reask": REASK_SECONDS, "limit": limit}
+        return self._query(REVIEW_SQL, params)
+
+    def latest_turns(self, normalized: list[str]) -> dict[str, dict[str, Any]]:
+        """The latest typed turn of each wording: what the assistant did with it."""
+        found = {}
+        for key in normalized:
+            rows = self._query(
+                f"select * from {TURNS} where normalized = ? and payload is null "
+                "order by time desc limit 1",
+                [key],
+            )
+            if rows:
+                found[key] = _decoded(rows[0])
+        return found
+
+    def store_reviews(
+        self, rows: list[dict[str, Any]], keep: bool, held_back: Callable[[int], bool]
+    ) -> None:
+        """One review per wording. Whether a labelled wording is held back is decided here,
+        once: `held_back(n)` for the label's n-th wording (bot.review), so a check question
+        never moves into training later."""
+        with self._lock:
+            db = self._database()
+            with db.conn:
+                for row in rows:
+                    row = dict(row)
+                    db.execute(f"delete from {REVIEWS} where normalized = ?", [row["normalized"]])
+                    db.execute(
+                        f"delete from {TRAINING_EXAMPLES} where normalized = ?",
+                        [row["normalized"]],
+                    )
+                    if row.get("label"):
+                        count = db.execute(
+                            f"select count(*) from {REVIEWS} where label = ?", [row["label"]]
+                        ).fetchone()[0]
+                        row["held_back"] = int(held_back(count + 1))
+                    else:
+                        row["held_back"] = 0
+                    row["kept"] = int(keep and bool(row.get("label")))
+                    db[REVIEWS].insert(row)
+                    if row["kept"]:
+                        db[TRAINING_EXAMPLES].insert(
+                            {k: row[k] for k in ("normalized", "question", "label", "held_back")}
+                        )
+
+    def reviews(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self._query(f"select * from {REVIEWS} order by time desc limit ?", [limit])
+
+    def undo_review(self, normalized: str) -> bool:
+        with self._lock:
+            db = self._database()
+            with db.conn:
+                db.execute(f"delete from {TRAINING_EXAMPLES} where normalized = ?", [normalized])
+                cursor = db.execute(f"delete from {REVIEWS} where normalized = ?", [normalized])
+            return cursor.rowcount == 1
+
+    def labelled_questions(self) -> list[dict[str, Any]]:
+        """Every labelled wording: the reviews still within retention, and the training
+        examples staff kept (those outlive their review)."""
+        return self._query(
+            f"select normalized, question, label, held_back from {REVIEWS} "
+            "where label is not null and label != '' "
+            f"union select normalized, question, label, held_back from {TRAINING_EXAMPLES} "
+            f"where normalized not in (select normalized from {REVIEWS}) order by normalized"
+        )
 
     # -- console password --------------------------------------------------------------
     def audit(self, page: str, rows: int, channel: str | None = None, filter: str | None = None):

@@ -8,14 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from bot.api_models import HealthResponse
+from knowledge.store import open_kb
 
 router = APIRouter(tags=["health"])
 
 
 def knowledge_base_health(path) -> dict:
     try:
-        from knowledge.store import open_kb
-
         kb = open_kb(path)
         return {"ok": True, "entries": len(kb.entries()), "document": kb.document().number}
     except Exception as exc:  # noqa: BLE001 - any failure is "not usable", reported by type

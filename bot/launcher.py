@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 import httpx
 import yaml
 
+from bot.console.passwords import has_password
+from bot.conversation_log import ConversationLog
 from bot.settings import REPO_ROOT, Settings
 from knowledge.wording import HOTLINE
 
@@ -320,9 +322,10 @@ class Launcher:
         """RASA_PROCESSES Rasa servers, each on its own port and tracker file, loading their
         model at the same time (one core each); what to call to wait for them and warm them
         up (the action server must be ready by then)."""
-        if not MODEL.is_file():
+        model = self.settings.rasa_model
+        if not model.is_file():
             self.say(
-                f"! 还没有训练好的模型（{MODEL}），不启动 Rasa；"
+                f"! 还没有训练好的模型（{model}），不启动 Rasa；"
                 f"网关会请用户拨打 {HOTLINE}。先运行 make setup。"
             )
             return []
@@ -333,7 +336,7 @@ class Launcher:
             name = "rasa" if index == 0 else f"rasa-{index + 1}"
             # Rasa's HTTP API (parse, status, trackers) needs the token (rasa_plugins/serve.py).
             args = [sys.executable, "-m", "rasa_plugins.serve", "--enable-api", "-i", LOOPBACK]
-            args += ["-p", str(port), "-m", str(MODEL), "--endpoints", str(endpoints)]
+            args += ["-p", str(port), "-m", str(model), "--endpoints", str(endpoints)]
             child = self.start(name, args, env={"RASA_TOKEN": self.rasa_token})
             child.warm_up_port = port
             started.append((child, port))
@@ -437,9 +440,6 @@ class Launcher:
             self.say(f"! 知识库不存在（{self.settings.knowledge_db}）；先运行 make setup。")
 
     def check_console_password(self) -> None:
-        from bot.console.passwords import has_password
-        from bot.conversation_log import ConversationLog
-
         log = ConversationLog(self.settings.conversation_db, self.settings.secret_key)
         try:
             if not has_password(log):

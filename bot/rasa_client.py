@@ -17,8 +17,11 @@ import hashlib
 import logging
 import time
 from collections import OrderedDict, deque
+from pathlib import Path
 
 import httpx
+
+from bot.model_loading import is_loading
 
 log = logging.getLogger(__name__)
 REST_WEBHOOK = "/webhooks/rest/webhook"
@@ -96,6 +99,7 @@ class RasaClient:
         concurrency: int = 2,
         session_turns: int = 0,
         token: str = "",
+        run_dir: Path | None = None,
     ) -> None:
         urls = [rasa_url] if isinstance(rasa_url, str) else list(rasa_url)
         if not urls:
@@ -112,6 +116,8 @@ class RasaClient:
         self.session_turns = session_turns
         self._turns: OrderedDict[str, int] = OrderedDict()
         self._client: httpx.AsyncClient | None = None
+        # Where a retrain marks a Rasa server that is loading a new model (bot/model_loading.py).
+        self.run_dir = run_dir
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None or self._client.is_closed:
@@ -136,13 +142,13 @@ class RasaClient:
 
     def backends_for(self, sender: str) -> list[Backend]:
         """The conversation's own Rasa process first, then the others in turn, those known to
-        be down last. Every process reads and writes the same tracker store, so another one
+        be down or loading a new model last. Every process reads and writes the same tracker store, so another one
         can carry the conversation on while its own restarts."""
         digest = hashlib.sha256(sender.encode("utf-8")).digest()
         first = int.from_bytes(digest[:4], "big") % len(self.backends)
         order = self.backends[first:] + self.backends[:first]
         now = time.monotonic()
-        return sorted(order, key=lambda b: b.down_until > now)
+        return sorted(order, key=lambda b: b.down_until > now or is_loading(self.run_dir, b.url))
 
     async def _post(self, url: str, body: dict, timeout: float | None = None):
         """Rasa's JSON answer to a POST, within the timeout; raises RasaUnavailable."""

@@ -28,7 +28,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bot.conversation_log import AUDIT, CREDENTIALS, TURNS, hash_sender
+from bot.conversation_log import (
+    AUDIT,
+    CREDENTIALS,
+    REVIEWS,
+    TRAINING_EXAMPLES,
+    TURNS,
+    hash_sender,
+)
 from bot.ids import RASA_SENDER, keyed_digest
 from bot.launcher import tracker_db
 from bot.settings import Settings
@@ -50,8 +57,11 @@ log = logging.getLogger(__name__)
 
 # Tables of the conversation log that hold what people wrote or were answered, with their
 # time column. A test fails when the log gains a table not listed here or in NO_TEXT_TABLES.
-TEXT_TABLES = {TURNS: "time"}
+TEXT_TABLES = {TURNS: "time", REVIEWS: "asked"}  # a review goes with its question's time
 NO_TEXT_TABLES = {CREDENTIALS, AUDIT}  # the audit names pages and filters, never text
+# Text kept past RETENTION_DAYS on purpose: questions hotline staff chose to keep as anonymous
+# training examples (text and label only, no sender, no time; bot/review.py).
+KEPT_TEXT_TABLES = {TRAINING_EXAMPLES}
 RASA_EVENTS = "events"
 LOG_STORE = "对话记录"
 RASA_STORE = "Rasa 对话状态"
@@ -212,7 +222,11 @@ def forget(settings: Settings, sender: str) -> tuple[Conversation, list[Deleted]
     deleted = []
     if settings.conversation_db.is_file():
         with _deleting(settings.conversation_db) as conn:
+            # Reviews keep no sender: the ones of this conversation's wordings go with it
+            # (another person's same wording loses its review too, which only costs a label).
+            wordings = _wordings(conn, found.log_sender)
             rows = _delete(conn, TURNS, "sender = ?", [found.log_sender])
+            rows += sum(_delete(conn, REVIEWS, "normalized = ?", [w]) for w in wordings)
             deleted.append(Deleted(LOG_STORE, settings.conversation_db, rows, _scrub(conn, rows)))
     for path in tracker_files(settings):
         with _deleting(path) as conn:
@@ -222,6 +236,13 @@ def forget(settings: Settings, sender: str) -> tuple[Conversation, list[Deleted]
             )
             deleted.append(Deleted(RASA_STORE, path, rows, _scrub(conn, rows)))
     return found, deleted
+
+
+def _wordings(conn: sqlite3.Connection, log_sender: str) -> list[str]:
+    if not _has_table(conn, TURNS):
+        return []
+    query = f"select distinct normalized from {TURNS} where sender = ? and normalized != ''"
+    return [row[0] for row in conn.execute(query, [log_sender])]
 
 
 # -- SQLite ---------------------------------------------------------------------------------

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # (measured on a 2-core machine: g = 1.9 ms, c = 38 ms, so N = 6).
     rasa_session_turns: int = 6
     knowledge_db: Path = Path("build/knowledge.db")
+    # The Rasa model the launcher's Rasa servers load, and the one a retrain replaces.
+    rasa_model: Path = Path("models/assistant.tar.gz")
     decision_model: Path = Path("models/decision.json")
     conversation_db: Path = Path("var/conversations.db")
     log_dir: Path = Path("var/logs")
@@ -58,6 +60,11 @@ class Settings(BaseSettings):
     # deleted daily by the gateway and by `python -m bot purge` (bot/retention.py). Stated to
     # users on the web page and in the WeChat welcome.
     retention_days: int = DEFAULT_RETENTION_DAYS
+    # Retrain reports and candidate models (`python -m bot retrain`, the console's button).
+    retrain_dir: Path = Path("var/retrain")
+    # Share of each label's reviewed questions held back as the "real questions" check set
+    # of a retrain, never trained on (bot/review.py): 0.2 holds back the 5th, 10th, …
+    review_check_share: float = 0.2
     # Messages a minute per conversation (POST /api/chat) and per WeChat user; 0: no limit.
     # A person reads each answer before asking again: 20 leaves room for quick button taps.
     rate_limit_per_minute: int = 20
@@ -95,7 +102,10 @@ class Settings(BaseSettings):
         # `SECRET_KEY=` copied from .env.example means "not set".
         return value or DEFAULT_SECRET_KEY
 
-    @validator("knowledge_db", "decision_model", "conversation_db", "log_dir", "rasa_tracker_db")
+    @validator(
+        "knowledge_db", "decision_model", "conversation_db", "log_dir", "rasa_tracker_db",
+        "retrain_dir", "rasa_model",
+    )
     def _from_repo_root(cls, value: Path) -> Path:
         return value if value.is_absolute() else REPO_ROOT / value
 
@@ -120,6 +130,12 @@ class Settings(BaseSettings):
         # A typo would silently trust nobody (or the wrong network): refuse it at start.
         networks = parse_trusted_proxies(value)  # raises ValueError
         return ",".join(str(network) for network in networks)
+
+    @validator("review_check_share")
+    def _a_share(cls, value: float) -> float:
+        if not 0 <= value < 1:
+            raise ValueError("must be at least 0 and below 1")
+        return value
 
     @validator("retention_days")
     def _keep_at_least_a_day(cls, value: int) -> int:

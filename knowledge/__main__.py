@@ -6,18 +6,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from knowledge import nlp
+from knowledge.build import build, source_files
 from knowledge.errors import KnowledgeError
+from knowledge.store import open_kb
 
 SNIPPET_LENGTH = 60
 
 
 def _build(args: argparse.Namespace) -> int:
-    from knowledge.build import build, source_files
-
     sources = args.sources or source_files()
     path = build(sources=sources, db_path=args.db)
-    from knowledge.store import open_kb
-
     kb = open_kb(path)
     counts = {kind: len(kb.entries(kind=kind)) for kind in ("item", "safeguard", "target")}
     print(
@@ -29,8 +28,6 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from knowledge.store import open_kb
-
     hits = open_kb(args.db).search(args.query, limit=args.limit)
     if not hits:
         print(f"没有找到与“{args.query}”相关的内容。")
@@ -46,8 +43,6 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from knowledge.store import open_kb
-
     kb = open_kb(args.db)
     what = args.what.strip()
     entry = kb.item(int(what), document=args.document) if what.isdigit() else None
@@ -60,12 +55,13 @@ def _show(args: argparse.Namespace) -> int:
         print(f"责任部门：{'、'.join(entry.departments)}")
     if entry.tags:
         print(f"涉及：{'、'.join(f'{value}（{name}）' for value, name in entry.named_tags())}")
+    plain = kb.plain_summary(entry.key)
+    if plain is not None:
+        print("易读：\n  " + "\n  ".join(plain.lines))
     return 0
 
 
 def _department(args: argparse.Namespace) -> int:
-    from knowledge.store import open_kb
-
     kb = open_kb(args.db)
     department = kb.department(args.name)
     print(department.name)
@@ -75,25 +71,6 @@ def _department(args: argparse.Namespace) -> int:
     for key in department.keys:
         entry = kb.entry(key)
         print(f"  [{entry.ref}] {entry.title}")
-    return 0
-
-
-def _nlp(args: argparse.Namespace) -> int:
-    from knowledge.nlp import build_all
-
-    options = {}
-    if args.build_dir:
-        options["build_dir"] = args.build_dir
-    if args.nlu_dir:
-        options["nlu_dir"] = args.nlu_dir
-    result = build_all(**options)
-    for path in (
-        result.jieba_dictionary,
-        result.spacy_pipeline,
-        result.rasa_synonyms,
-        result.rasa_lookups,
-    ):
-        print(f"wrote {path}")
     return 0
 
 
@@ -133,9 +110,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     department.add_argument("name", help="department name or alias, e.g. 卫健委")
 
-    nlp = add("nlp", "write build/jieba/, build/spacy_zh/ and the Rasa synonym files", _nlp)
-    nlp.add_argument("--build-dir", default=None, help="instead of build/")
-    nlp.add_argument("--nlu-dir", default=None, help="instead of data/nlu/")
+    nlp.add_command_arguments(add("nlp", nlp.COMMAND_HELP, nlp.run_command))
     return parser
 
 

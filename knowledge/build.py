@@ -16,10 +16,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from knowledge.easy_read import EASY_READ_PATH, EasyRead, load_easy_read, render
 from knowledge.errors import SourceParseError
+from knowledge.lexicon import get_lexicon
+from knowledge.nlp import entities
 from knowledge.parser import ParsedDocument, ParsedEntry, parse_file, split_sentences
 from knowledge.search import INDEX_COLUMNS, INDEX_TABLE, index_text
-from knowledge.store import REPO_ROOT, default_db_path
+from knowledge.situation.mapping import situation_rows
+from knowledge.store import REPO_ROOT, default_db_path, open_kb
 
 SOURCES_DIR = REPO_ROOT / "knowledge" / "sources"
 
@@ -50,15 +54,18 @@ def build(
     sources: Iterable[str | os.PathLike] | None = None,
     db_path: str | os.PathLike | None = None,
     tagger: Tagger | None = None,
+    easy_read: str | os.PathLike | None = None,
 ) -> Path:
     """Parse every source and (re)write the knowledge base; returns its path.
 
     `sources` defaults to knowledge/sources/*.md, `db_path` to KNOWLEDGE_DB or
-    build/knowledge.db, `tagger` to knowledge.nlp.entities.
+    build/knowledge.db, `tagger` to knowledge.nlp.entities, `easy_read` (the reviewed
+    plain summaries) to knowledge/easy_read.yml.
     """
     paths = [Path(p) for p in sources] if sources is not None else source_files()
     target = Path(db_path) if db_path is not None else default_db_path()
     documents = parse_sources(paths)  # parse everything before touching the old database
+    easy = load_easy_read(easy_read or EASY_READ_PATH)
     tag = tagger or _default_tagger()
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -66,7 +73,7 @@ def build(
     tmp = Path(tmp_name)
     try:
         db = Database(tmp)
-        write(db, documents, tag)
+        write(db, documents, tag, easy)
         db.close()
         os.replace(tmp, target)
     except BaseException:
@@ -76,10 +83,10 @@ def build(
     return target
 
 
-def write(db: Database, documents: list[ParsedDocument], tagger: Tagger) -> None:
+def write(
+    db: Database, documents: list[ParsedDocument], tagger: Tagger, easy: EasyRead | None = None
+) -> None:
     """Write all tables for `documents` into an empty database."""
-    from knowledge.lexicon import get_lexicon
-
     lex = get_lexicon()
     with db.conn:
         _create_tables(db)
@@ -88,6 +95,8 @@ def write(db: Database, documents: list[ParsedDocument], tagger: Tagger) -> None
             _write_document(db, doc, position, tagger, department_order)
         _write_departments(db, list(department_order), lex)
         _write_index(db, lex)
+        _write_plain(db, easy)
+        _write_situations(db, documents)
     db[INDEX_TABLE].enable_fts(
         list(INDEX_COLUMNS), fts_version="FTS5", create_triggers=False, replace=True
     )  # enable_fts also fills the FTS table from the rows written above
@@ -180,6 +189,26 @@ def _create_tables(db: Database) -> None:
         {"key": str, "document": str, "kind": str, "title": str, "body": str, "departments": str},
         pk="key",
     )
+    # Easy-read (易读) summaries from knowledge/easy_read.yml: sentences and the lines shown
+    # (sentences with the explanations of the official terms they use), as JSON lists.
+    db["plain_summaries"].create(
+        {"entry": str, "sentences": str, "lines": str, "terms": str},
+        pk="entry",
+        foreign_keys=[("entry", "entries", "key")],
+    )
+    db["plain_terms"].create({"term": str, "explanation": str, "position": int}, pk="term")
+    # The situation check: which entries concern which situations, with the plan's phrase that
+    # says so (knowledge/situations.yml).
+    db["situations"].create(
+        {"entry": str, "facet": str, "value": str, "role": str, "phrase": str, "position": int},
+        pk=("entry", "facet", "value"),
+        foreign_keys=[("entry", "entries", "key")],
+    )
+
+
+def _write_situations(db: Database, documents: list[ParsedDocument]) -> None:
+    numbers = [doc.number for doc in documents]
+    db["situations"].insert_all(situation_rows(numbers))
 
 
 def _write_document(
@@ -359,18 +388,42 @@ def _write_index(db: Database, lex) -> None:
     db[INDEX_TABLE].insert_all(rows)
 
 
+def _write_plain(db: Database, easy: EasyRead | None) -> None:
+    """The summaries of the documents built here; one naming an entry these documents do not
+    have is a mistake in the file (a typo would otherwise leave an entry without summary)."""
+    if easy is None:
+        return
+    db["plain_terms"].insert_all(
+        {"term": t, "explanation": e, "position": i} for i, (t, e) in enumerate(easy.terms.items())
+    )
+    documents = {r["number"] for r in db.query("select number from documents")}
+    keys = {r["key"] for r in db.query("select key from entries")}
+    rows = []
+    for key, sentences in easy.summaries.items():
+        if key.split("#", 1)[0] not in documents:
+            continue
+        if key not in keys:
+            raise SourceParseError(str(EASY_READ_PATH.name), 0, f"no entry {key} in the plan")
+        lines, terms = render(sentences, easy.terms)
+        rows.append(
+            {
+                "entry": key,
+                "sentences": _json(sentences),
+                "lines": _json(lines),
+                "terms": _json(terms),
+            }
+        )
+    db["plain_summaries"].insert_all(rows)
+
+
 def _json(value: list[str]) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
 def _default_tagger() -> Tagger:
-    from knowledge.nlp import entities
-
     return entities
 
 
 def _forget_open(path: Path) -> None:
     """Drop a cached open of the rebuilt file so the next open_kb sees the new rows."""
-    from knowledge.store import open_kb
-
     open_kb.cache_clear()

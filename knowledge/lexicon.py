@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import jieba
 import yaml
 
-if TYPE_CHECKING:  # jieba is imported lazily: loading it costs a second.
-    import jieba
+from knowledge.jieba_tokenizer import cut, make_tokenizer
 
 LEXICON_PATH = Path(__file__).with_name("lexicon.yml")
 
@@ -205,8 +205,6 @@ class Lexicon:
                 _append_piece(pieces, canonical, replaced=True)
         text = "".join(piece for piece, _ in pieces)
         if self._single_char_variants:
-            from knowledge.segment import cut
-
             text = "".join(
                 self._variant_of[token] if token in self._single_char_variants else token
                 for token in cut(self.tokenizer, text)
@@ -227,8 +225,6 @@ class Lexicon:
     @cached_property
     def tokenizer(self) -> jieba.Tokenizer:
         """A private jieba tokenizer that knows every word of this lexicon."""
-        from knowledge.segment import make_tokenizer
-
         return make_tokenizer(self.words())
 
     @cached_property

@@ -14,6 +14,7 @@ the pipeline folder; `spacy.load("build/spacy_zh")` finds the tokenizer factory 
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -22,6 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from knowledge.errors import KnowledgeError
+from knowledge.jieba_tokenizer import cut, make_tokenizer
 from knowledge.lexicon import (
     LABELS,
     RASA_LOOKUPS_PATH,
@@ -31,7 +34,7 @@ from knowledge.lexicon import (
     rasa_lookups_yaml,
     rasa_synonyms_yaml,
 )
-from knowledge.segment import cut, make_tokenizer, write_user_dictionary
+from knowledge.segment import write_user_dictionary
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -81,6 +84,8 @@ class LexiconTokenizer:
         self._jieba = None  # built on first use: spacy.load must stay cheap
 
     def __call__(self, text: str) -> Doc:
+        # spaCy is loaded by then (it calls the tokenizer); at the top it would cost every
+        # importer of this module about 6 s (spaCy brings TensorFlow), the CLI and build too.
         from spacy.tokens import Doc
         from spacy.util import get_words_and_spaces
 
@@ -123,7 +128,7 @@ class LexiconTokenizer:
 
 def make_pipeline(lexicon: Lexicon | None = None) -> Language:
     """A blank zh pipeline with the lexicon tokenizer and a lexicon entity_ruler."""
-    import spacy
+    import spacy  # about 6 s (with TensorFlow): only when a pipeline is made or loaded
 
     lexicon = lexicon or get_lexicon()
     nlp = spacy.blank("zh", config={"nlp": {"tokenizer": {"@tokenizers": TOKENIZER_NAME}}})
@@ -181,7 +186,7 @@ def load_pipeline(path: Path | str | None = None) -> Language:
     """
     if path is None:
         return make_pipeline()
-    import spacy
+    import spacy  # about 6 s (with TensorFlow): only when a pipeline is made or loaded
 
     return spacy.load(Path(path))
 
@@ -196,8 +201,44 @@ def entities(text: str, nlp: Language | None = None) -> list[dict[str, Any]]:
     ]
 
 
-# `python -m knowledge.nlp` (named in lexicon.yml) is `python -m knowledge nlp`.
-if __name__ == "__main__":
-    from knowledge.__main__ import main
+# --- the command `python -m knowledge nlp` (or `python -m knowledge.nlp`, named in lexicon.yml)
 
-    sys.exit(main(["nlp", *sys.argv[1:]]))
+COMMAND_HELP = "write build/jieba/, build/spacy_zh/ and the Rasa synonym files"
+
+
+def add_command_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--build-dir", default=None, help="instead of build/")
+    parser.add_argument("--nlu-dir", default=None, help="instead of data/nlu/")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    options = {}
+    if args.build_dir:
+        options["build_dir"] = args.build_dir
+    if args.nlu_dir:
+        options["nlu_dir"] = args.nlu_dir
+    result = build_all(**options)
+    for path in (
+        result.jieba_dictionary,
+        result.spacy_pipeline,
+        result.rasa_synonyms,
+        result.rasa_lookups,
+    ):
+        print(f"wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m knowledge.nlp`: the same command as `python -m knowledge nlp`."""
+    parser = argparse.ArgumentParser(prog="python -m knowledge nlp", description=COMMAND_HELP)
+    add_command_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run_command(args)
+    except (KnowledgeError, OSError, ValueError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,5 +23,13 @@ def about(intent: str, key: str) -> str:
     return _payload(intent, {"entry": key})
 
 
+def full_text(kind: str | None, key: str | None) -> str | None:
+    """The payload that asks for an entry's full text (its 查看原文 button): items and safeguards
+    only; targets and the document's facts are quoted whole where they are cited."""
+    if kind in ("item", "safeguard") and key:
+        return about("ask_detail", key)
+    return None
+
+
 def department(name: str, page: int) -> str:
     return _payload("ask_department", {"department": name, "page": str(page)})

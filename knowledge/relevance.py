@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from knowledge.lexicon import get_lexicon
+from knowledge.segment import segment
 from knowledge.store import Entry, KnowledgeBase
 
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
@@ -29,22 +31,16 @@ IDF_CACHE_SIZE = 4096
 
 
 def normalize(text: str) -> str:
-    from knowledge.lexicon import get_lexicon
-
     return get_lexicon().normalize(text)
 
 
 def simplify(text: str) -> str:
     """Traditional -> simplified characters only, the user's words kept."""
-    from knowledge.lexicon import get_lexicon
-
     return get_lexicon().simplify(text)
 
 
 def words(text: str, ignore: Iterable[str] = ()) -> list[str]:
     """Distinct content words of already normalised text, in order."""
-    from knowledge.segment import segment
-
     skip = set(ignore)
     seen: dict[str, None] = {}
     for token in segment(text):

@@ -21,6 +21,9 @@ import sqlite3
 from collections.abc import Iterable
 from functools import lru_cache
 
+from knowledge.lexicon import get_lexicon
+from knowledge.segment import segment
+
 INDEX_TABLE = "entry_index"
 FTS_TABLE = f"{INDEX_TABLE}_fts"
 INDEX_COLUMNS = ("title", "body", "departments")
@@ -58,21 +61,9 @@ _K1, _B = 1.2, 0.75
 DF_CACHE_SIZE = 4096
 
 
-def _lexicon():
-    from knowledge.lexicon import get_lexicon
-
-    return get_lexicon()
-
-
-def _segment(text: str) -> list[str]:
-    from knowledge.segment import segment
-
-    return segment(text)
-
-
 def tokens(text: str) -> list[str]:
     """Normalised, segmented words of `text`, punctuation and whitespace dropped."""
-    return [t.strip() for t in _segment(_lexicon().normalize(text)) if _WORD_RE.search(t)]
+    return [t.strip() for t in segment(get_lexicon().normalize(text)) if _WORD_RE.search(t)]
 
 
 def subwords(token: str) -> list[str]:
@@ -87,7 +78,7 @@ def subwords(token: str) -> list[str]:
     found: dict[str, None] = {}
     # No piece longer than the longest dictionary word can be one: without this bound a long
     # run of letters (aaaa…, a pasted URL) cost its length squared in look-ups.
-    for size in range(min(len(token) - 1, _longest_word(_lexicon().tokenizer)), 1, -1):
+    for size in range(min(len(token) - 1, _longest_word(get_lexicon().tokenizer)), 1, -1):
         for start in range(len(token) - size + 1):
             piece = token[start : start + size]
             if freq.get(piece):
@@ -96,7 +87,7 @@ def subwords(token: str) -> list[str]:
 
 
 def _dictionary() -> dict[str, int]:
-    tokenizer = _lexicon().tokenizer
+    tokenizer = get_lexicon().tokenizer
     tokenizer.check_initialized()
     return tokenizer.FREQ
 
@@ -202,7 +193,7 @@ def loose_features(query: str) -> tuple[dict[str, float], set[str]]:
     jieba split differently from the plan). Domain words are the query's words that the
     lexicon names as a concept with an entity label (听力残疾, 盲人, 市人社局 …).
     """
-    lex = _lexicon()
+    lex = get_lexicon()
     known = set(lex.words())
     features: dict[str, float] = {}
     domain: set[str] = set()
@@ -232,7 +223,7 @@ class LooseIndex:
 
     def __init__(self, entries: Iterable[tuple[str, str, str]]) -> None:
         """`entries`: (key, kind, text) with text = title, body and department names."""
-        lex = _lexicon()
+        lex = get_lexicon()
         self.kinds: dict[str, str] = {}
         self.texts: dict[str, str] = {}
         for key, kind, text in entries:

@@ -17,6 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from knowledge.errors import KnowledgeBaseMissing, NotFound
+from knowledge.lexicon import get_lexicon
+from knowledge.search import LooseIndex, search_index
+from knowledge.situation.mapping import Mapping
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = REPO_ROOT / "build" / "knowledge.db"
@@ -65,6 +68,21 @@ class Entry:
             "departments": list(self.departments),
             "key": self.key,
         }
+
+
+@dataclass(frozen=True)
+class PlainSummary:
+    """The easy-read (易读) summary of one entry (knowledge/easy_read.yml): at most three short
+    sentences, each followed by the explanations of the official terms it uses first."""
+
+    key: str
+    sentences: list[str]
+    lines: list[str]  # what is shown and read aloud, in order
+    terms: list[str]  # the official terms explained
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
 
 
 @dataclass(frozen=True)
@@ -128,7 +146,9 @@ class KnowledgeBase:
         self._entries = self._load_entries()
         self._departments, self._aliases = self._load_departments()
         self._structure = self._load_structure()
+        self._plain, self._plain_terms = self._load_plain()
         self._loose_index = None
+        self._situations: list[Mapping] | None = None
 
     # -- entries -------------------------------------------------------------------------
     def entry(self, key: str) -> Entry:
@@ -153,6 +173,16 @@ class KnowledgeBase:
     def targets(self) -> list[Entry]:
         return self.entries(kind="target")
 
+    # -- easy read -----------------------------------------------------------------------
+    def plain_summary(self, key: str) -> PlainSummary | None:
+        """The entry's reviewed plain summary; None when it has none (or the knowledge base
+        was built before summaries existed)."""
+        return self._plain.get(key)
+
+    def plain_terms(self) -> dict[str, str]:
+        """The plan's official terms and their one-line explanations."""
+        return dict(self._plain_terms)
+
     # -- search --------------------------------------------------------------------------
     def search(
         self,
@@ -164,8 +194,6 @@ class KnowledgeBase:
     ) -> list[Hit]:
         """Full-text search; with `fallback`, a question the full-text search finds nothing for
         gets the best candidates of a looser scan (`Hit.loose`), for callers' own words."""
-        from knowledge.search import search_index
-
         kinds = list(kinds) if kinds is not None else None
         keys = list(keys) if keys is not None else None
         with self._lock:
@@ -176,8 +204,6 @@ class KnowledgeBase:
         return [Hit(self._entries[key], score, loose=True) for key, score in loose]
 
     def _loose(self):
-        from knowledge.search import LooseIndex
-
         with self._lock:
             if self._loose_index is None:
                 self._loose_index = LooseIndex(
@@ -231,6 +257,19 @@ class KnowledgeBase:
         return [a for part in self.structure(number) for a in part.actions]
 
     # -- loading -------------------------------------------------------------------------
+    # -- the situation check -------------------------------------------------------------
+    def situations(self) -> list[Mapping]:
+        """Which entries concern which situations (knowledge/situations.yml), in file order."""
+        if self._situations is None:
+            self._situations = [
+                Mapping(r["entry"], r["facet"], r["value"], r["role"], r["phrase"])
+                for r in self._rows(
+                    "select s.* from situations s join entries e on e.key = s.entry "
+                    "join documents d on d.number = e.document order by d.position, s.position"
+                )
+            ]
+        return self._situations
+
     def _rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         return self._conn.execute(sql, params).fetchall()
 
@@ -311,6 +350,25 @@ class KnowledgeBase:
             )
         return departments, alias_to_name
 
+    def _load_plain(self) -> tuple[dict[str, PlainSummary], dict[str, str]]:
+        tables = {r[0] for r in self._rows("select name from sqlite_master where type = 'table'")}
+        if not {"plain_summaries", "plain_terms"} <= tables:
+            return {}, {}
+        summaries = {
+            r["entry"]: PlainSummary(
+                key=r["entry"],
+                sentences=json.loads(r["sentences"]),
+                lines=json.loads(r["lines"]),
+                terms=json.loads(r["terms"]),
+            )
+            for r in self._rows("select * from plain_summaries")
+        }
+        terms = {
+            r["term"]: r["explanation"]
+            for r in self._rows("select term, explanation from plain_terms order by position")
+        }
+        return summaries, terms
+
     def _load_structure(self) -> dict[str, list[Part]]:
         actions: dict[str, list[Action]] = {}
         by_action: dict[str, list[str]] = {}
@@ -356,8 +414,6 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
 def _lexicon_department(name: str) -> str | None:
     """Fall back to the lexicon for spellings the build did not store as aliases."""
     try:
-        from knowledge.lexicon import get_lexicon
-
         lex = get_lexicon()
         return lex.department_of(name) or lex.department_of(lex.normalize(name))
     except Exception:  # noqa: BLE001 - a broken lexicon must not break lookups by real names

@@ -102,7 +102,10 @@ ALSO_TITLE = "另外：{ref} {snippet}"
 # A broad question: what the plan offers, one button per action.
 OVERVIEW_LEAD = "《{plan_title}》有{count}项行动："
 OVERVIEW_LINE = "{ref} {heading}"
-OVERVIEW_TAIL = "点下面的按钮看具体内容，或者直接说说您的情况，比如“我是盲人，想学按摩”。"
+OVERVIEW_TAIL = (
+    "点下面的按钮看具体内容，或者直接说说您的情况，比如“我是盲人，想学按摩”；"
+    "点“看看我适合哪些政策”，回答几个问题，我帮您找出和您有关的条目。"
+)
 
 # Targets.
 TARGETS_LEAD = "方案的目标："
@@ -173,3 +176,52 @@ def readable_ref(ref: str, *, kind: str | None = None, aloud: bool = False) -> s
     if set(ref) <= _PART_NUMERALS:
         return f"第{ref}部分"
     return f"“{ref}”部分"
+
+
+# --- the situation check (看看我适合哪些政策), a Rasa form (domain.yml situation_form) ------
+# Each question is the domain response utter_ask_<facet>; its buttons send their own title, so a
+# tap and typed words take the same path. A test keeps domain.yml in step with these.
+SITUATION_START_TITLE = "看看我适合哪些政策"
+SITUATION_START_PAYLOAD = "/check_situation"
+SITUATION_SKIP = "不想说"
+SITUATION_INTRO = (
+    "好的，我问几个简单的问题，帮您找出方案里和您有关的条目。"
+    "每个问题都可以说“不想说”，说“算了”就停下。"
+)
+SITUATION_QUESTIONS = {
+    "asker": ("请问您是？", ["我是残疾人本人", "我是家属", "我是用人单位", "我是工作人员"]),
+    "disability": (
+        "残疾类别是？",
+        ["视力残疾", "听力残疾", "言语残疾", "肢体残疾", "智力残疾", "精神残疾", "多重残疾"],
+    ),
+    "age_group": ("年龄在哪一段？也可以直接说岁数。", ["未成年", "就业年龄段", "已退休或年纪大了"]),
+    "situation": (
+        "现在的情况是？",
+        ["在校或应届大学生", "没有工作", "有工作", "想创业或已创业", "在家务农", "想上职业学校"],
+    ),
+    "area": ("住在哪里？", ["黄石港、西塞山、下陆、铁山、开发区", "大冶市", "阳新县", "不在黄石"]),
+    "settlement": ("住在城镇还是农村？", ["城镇", "农村"]),
+}
+SITUATION_NOT_UNDERSTOOD = (
+    "抱歉，我没听明白。可以点下面的按钮，也可以直接说；不想说可以说“不想说”，说“算了”就停下。"
+)
+SITUATION_SKIPPED_FOR_YOU = "这个问题先跳过。"
+SITUATION_STOPPED = "好的，不问了。您可以直接问方案里的问题，比如“盲人按摩有什么政策”。"
+SITUATION_RESULT_LEAD = "根据您的回答，方案里这几条可能和您有关："
+SITUATION_RESULT_LINE = "{n}. {ref}：{phrase}（负责：{departments}）"
+SITUATION_RESULT_BARE = "{n}. {ref}：{phrase}"
+SITUATION_ENDED = (
+    "这份方案的实施期是{period}年，已经结束，现在的规定可能不同，办理前请向当地残联或人社部门确认。"
+)
+SITUATION_CURRENT = "这份方案的实施期是{period}年，办理前请向当地残联或人社部门确认最新规定。"
+SITUATION_RESULT_TAIL = "点下面的条目可以看原文。还想问什么？"
+SITUATION_NOTHING = (
+    "根据您的回答，方案里没有找到专门针对您情况的条目。"
+    f"您可以拨打{HOTLINE_NAME}{HOTLINE}，或者咨询{LOCAL_FEDERATION}，也可以直接问我具体的问题。"
+)
+SITUATION_OUTSIDE = (
+    "这份方案只适用于黄石市（包括大冶市、阳新县）。其他地方的政策请咨询当地残联，"
+    f"或拨打{HOTLINE_NAME}{HOTLINE}。"
+)
+SITUATION_ENTRY_TITLE = "{ref} 原文"
+RESPONSES.update({f"utter_ask_{facet}": q for facet, (q, _) in SITUATION_QUESTIONS.items()})

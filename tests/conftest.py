@@ -1,27 +1,51 @@
-"""Fixtures shared by every test folder: the live stack (action server + Rasa + gateway)."""
+"""Fixtures shared by every test folder: the plan's knowledge base and a fitted answer decision,
+both built once per session into tmp, and the live stack (action server + Rasa + gateway)."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
+
+from knowledge.answering import topics
+from knowledge.answering.decision import Decision
+from knowledge.answering.fitting import Example, fit
+from knowledge.build import build
+from knowledge.store import KnowledgeBase, open_kb
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # `tests.fakes` and friends are imported as modules of the `tests` namespace package, which
 # needs the repository root on sys.path (pytest only adds the conftest folders themselves).
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+from tests.eval import sets
+
 # Overridable, so two people can run the end-to-end tests on one machine at once.
 LIVE_GATEWAY_PORT = int(os.environ.get("LIVE_GATEWAY_PORT", "18090"))
 LIVE_RASA_PORT = int(os.environ.get("LIVE_RASA_PORT", "15005"))
 LIVE_ACTION_PORT = int(os.environ.get("LIVE_ACTION_PORT", "15055"))
 LIVE_STARTUP_SECONDS = 420  # Rasa alone needs 30-60 s to load on two cores; more when busy
+PLAN = REPO_ROOT / "knowledge" / "sources" / "hs-2022-60.md"
+
+
+def pytest_collection_modifyitems(items):
+    """A test on the live stack needs the working tree's trained model, fitted decision and
+    knowledge base (`make setup`): marked e2e and model, so `make check` deselects it."""
+    for item in items:
+        if "live_stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.model)
 
 
 class LiveStack(str):
@@ -125,8 +149,6 @@ _ROUTE_INTENTS = {
 
 
 def perfect_intent(expect: str) -> str:
-    from knowledge.answering import topics
-
     if expect in _ROUTE_INTENTS:
         return _ROUTE_INTENTS[expect]
     if expect.startswith("department:"):
@@ -136,19 +158,65 @@ def perfect_intent(expect: str) -> str:
     return next(name for name, keys in topics().candidates.items() if expect in keys)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def test_decision(tmp_path_factory):
-    """A decision fitted on the development questions as a perfect NLU would parse them (the
-    top intent at 0.9), on a throwaway knowledge base; DECISION_MODEL points at it, so no test
-    reads the working tree's models/decision.json."""
-    from knowledge.answering.fitting import Example, fit
-    from knowledge.build import build
-    from knowledge.store import open_kb
-    from tests.eval import sets
+@pytest.fixture(scope="session")
+def plan_source() -> Path:
+    return PLAN
 
-    work = tmp_path_factory.mktemp("decision")
-    plan = REPO_ROOT / "knowledge" / "sources" / "hs-2022-60.md"
-    kb = open_kb(build(sources=[plan], db_path=work / "knowledge.db", tagger=lambda s: []))
+
+def once_per_session(tmp_path_factory, name: str, make: Callable[[Path], object]) -> Path:
+    """A folder `make` filled once for the whole test session, also when pytest-xdist shares
+    the session out to workers (`make check`): they have one temporary folder above their
+    own, and the first to come makes the thing while the others wait for it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder = root / name
+    folder.mkdir(exist_ok=True)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / ".done").exists():
+            make(folder)
+            (folder / ".done").touch()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def kb_path(tmp_path_factory) -> Path:
+    """The real plan built once per session into tmp, never the working tree's build/ (real
+    lexicon, segmenter and spaCy tagger). Shared read-only: a test that changes a knowledge
+    base copies it or builds its own."""
+
+    def make(folder: Path) -> None:
+        build(sources=[PLAN], db_path=folder / "knowledge.db")
+
+    return once_per_session(tmp_path_factory, "kb", make) / "knowledge.db"
+
+
+@pytest.fixture(scope="session")
+def kb(kb_path) -> KnowledgeBase:
+    return open_kb(kb_path)
+
+
+def decision_inputs() -> str:
+    """A digest of everything the test decision is made of: the knowledge package and the plan
+    (the knowledge base it is fitted on), the development questions, this file and the pinned
+    packages."""
+    files = sorted(
+        p for p in (REPO_ROOT / "knowledge").rglob("*") if p.is_file() and p.suffix != ".pyc"
+    )
+    files += sorted((REPO_ROOT / "tests" / "eval").glob("dev*.yml"))
+    files += [REPO_ROOT / "tests" / "eval" / "sets.py", Path(__file__)]
+    files += [REPO_ROOT / "requirements.lock"]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode("utf-8") + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def fit_test_decision(kb: KnowledgeBase) -> Decision:
+    """The decision fitted on the development questions as a perfect NLU would parse them (the
+    top intent at 0.9)."""
     examples = []
     for q in sets.dev():
         expect = sets.expectations(q)
@@ -163,9 +231,33 @@ def test_decision(tmp_path_factory):
                 {"name": "ask_training", "confidence": 0.05},
             ]
         examples.append(Example(str(q["q"]), expect, ranking, []))
-    decision = fit(kb, examples, grid=(1.0,))
-    path = work / "decision.json"
-    path.write_text(decision.to_json(), encoding="utf-8")
+    return fit(kb, examples, grid=(1.0,))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_decision(request, tmp_path_factory):
+    """The test decision (`fit_test_decision`, on the session's knowledge base), in tmp;
+    DECISION_MODEL points at it, so no test reads the working tree's models/decision.json.
+
+    Fitting takes 10-25 s, so the result is kept in pytest's cache (.pytest_cache/, cleared by
+    `--cache-clear`) under the digest of its inputs: the same inputs give the same decision."""
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    kept = cache.mkdir("test-decision") / f"{decision_inputs()}.json" if cache else None
+
+    def make(folder: Path) -> None:
+        if kept is not None and kept.is_file():
+            shutil.copyfile(kept, folder / "decision.json")
+            return
+        text = fit_test_decision(request.getfixturevalue("kb")).to_json()
+        (folder / "decision.json").write_text(text, encoding="utf-8")
+        if kept is not None:
+            for old in kept.parent.glob("*.json"):
+                old.unlink(missing_ok=True)
+            partial = kept.with_name(f".{kept.name}.{os.getpid()}")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(kept)  # whole or absent, whoever reads it
+
+    path = once_per_session(tmp_path_factory, "decision", make) / "decision.json"
     old = os.environ.get("DECISION_MODEL")
     os.environ["DECISION_MODEL"] = str(path)
     yield path

@@ -97,7 +97,10 @@ class FakeRasa:
             self._server.server_close()
             self._server = None
             return self
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # A short poll: stop() waits for the serving loop to notice, 0.5 s by default, per test.
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def reply_to(self, payload: dict) -> list[dict]:
@@ -144,6 +147,30 @@ class FakeEntry:
             "departments": list(self.departments),
             "key": self.key,
         }
+
+
+@dataclass(frozen=True)
+class FakePlainSummary:
+    key: str
+    lines: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+# Easy-read summaries as knowledge/easy_read.yml words them (the 13th with no term, the
+# safeguard with none either; tests of term explanations use the real knowledge base).
+PLAIN_13 = [
+    "盲人可以参加医疗按摩考试和培训。",
+    "可以开医疗按摩所，或去医院等地方工作。",
+    "可以问市残联或市卫健委。",
+]
+PLAIN_FUNDS = [
+    "市里会定残疾人就业补贴和奖励的办法。",
+    "招残疾人超过比例的单位，奖励更多。",
+    "方案没写找哪个部门。",
+]
 
 
 @dataclass(frozen=True)
@@ -248,6 +275,10 @@ class FakeKnowledgeBase:
 
     def entries(self, kind=None, document=None):
         return [e for e in self._entries.values() if kind is None or e.kind == kind]
+
+    def plain_summary(self, key):
+        lines = {f"{DOC}#13": PLAIN_13, f"{DOC}#三（二）": PLAIN_FUNDS}.get(key)
+        return FakePlainSummary(key, lines) if lines else None
 
     def departments(self):
         names: dict[str, list[str]] = {}

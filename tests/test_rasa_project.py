@@ -56,14 +56,37 @@ def test_every_domain_action_is_implemented_and_back(domain):
     assert set(domain["actions"]) == set(action_classes())
 
 
-def test_every_intent_is_answered_by_a_custom_action_rule(domain):
+def test_every_intent_is_answered_by_a_custom_action_rule_or_the_form(domain):
     by_intent = {}
     for rule in rules():
         steps = rule["steps"]
-        assert len(steps) == 2 and "intent" in steps[0] and "action" in steps[1], rule
-        assert steps[1]["action"] in domain["actions"]
+        if "condition" in rule:  # the form's end: not started by an intent
+            continue
+        assert "intent" in steps[0] and "action" in steps[1], rule
+        assert steps[1]["action"] in [*domain["actions"], *domain.get("forms", {})]
         by_intent[steps[0]["intent"]] = steps[1]["action"]
     assert set(by_intent) == set(domain["intents"]) | {"nlu_fallback"}
+    assert by_intent["check_situation"] == "situation_form"
+
+
+def test_the_situation_form_asks_what_wording_says_with_a_skip_button(domain):
+    form = domain["forms"]["situation_form"]["required_slots"]
+    assert form == list(wording.SITUATION_QUESTIONS)
+    for facet, (question, options) in wording.SITUATION_QUESTIONS.items():
+        [response] = domain["responses"][f"utter_ask_{facet}"]
+        assert response["text"] == question
+        titles = [b["title"] for b in response["buttons"]]
+        assert titles == [*options, wording.SITUATION_SKIP]
+        # A button sends its own words, which read as the answer they name.
+        assert all(b["payload"] == b["title"] for b in response["buttons"])
+        slot = domain["slots"][facet]
+        assert slot["influence_conversation"] is False and slot["mappings"] == [{"type": "custom"}]
+
+
+def test_the_situation_form_ends_in_its_result(domain):
+    [end] = [r for r in rules() if "condition" in r]
+    assert end["condition"] == [{"active_loop": "situation_form"}]
+    assert end["steps"][-1] == {"action": "action_situation_result"}
 
 
 def test_every_intent_has_training_examples(domain):

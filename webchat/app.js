@@ -7,7 +7,9 @@
  * API (docs/design.md): POST /api/chat, GET /api/history, POST /api/feedback. The
  * conversation is kept by the gateway's cookie, so requests carry same-origin credentials.
  * A chat answer's id (for feedback) comes in the X-Answer-Id response header; each history
- * turn carries it as answer_id.
+ * turn carries it as answer_id. A source's `plain` is its entry's reviewed easy-read summary
+ * (one sentence a line): with 易读 on it comes first and the answer's own words wait under 原文.
+ * 朗读 uses the browser's speech synthesis; where there is none, the page has no such button.
  */
 (function () {
   'use strict';
@@ -21,8 +23,11 @@
   /* The switches; their storage keys are defined once, in prefs.js (window.zhucanPrefs). */
   var PREFS = [
     { id: 'toggle-large-text', cls: 'large-text' },
-    { id: 'toggle-high-contrast', cls: 'high-contrast' }
+    { id: 'toggle-high-contrast', cls: 'high-contrast' },
+    { id: 'toggle-easy-read', cls: 'easy-read', onChange: applyEasyRead }
   ];
+  var SPEAK_LABEL = '朗读';
+  var STOP_LABEL = '停止朗读';
 
   var els = {};
   var busy = false;
@@ -68,6 +73,7 @@
         button.setAttribute('aria-pressed', next ? 'true' : 'false');
         document.documentElement.classList.toggle(pref.cls, next);
         writePref(key, next);
+        if (pref.onChange) { pref.onChange(next); }
       });
     });
   }
@@ -155,25 +161,11 @@
     return label || '方案原文';
   }
 
-  // The API's sources carry no key; an entry's key is built from the document's own
-  // structure (docs/design.md): "<document>#<item>" for items, "<document>#三（二）" for
-  // safeguards. Other sources (targets, document facts) are quoted whole in the answer.
-  var SAFEGUARD_REF = /^[一二三四五六七八九十]+（[一二三四五六七八九十]+）$/;
-
-  function entryKey(source) {
-    if (!source.document) { return null; }
-    if (typeof source.item === 'number') { return source.document + '#' + source.item; }
-    if (typeof source.ref === 'string' && SAFEGUARD_REF.test(source.ref)) {
-      return source.document + '#' + source.ref;
-    }
-    return null;
-  }
-
-  // "查看原文" asks for the entry's full text (ask_detail with an entry); the gateway
-  // (bot/button_titles.py) builds the same payload and title to log the press as the user saw it.
+  // The API gives each source its entry `key` and `detail`, the payload of its 查看原文 button
+  // (null for targets and the document's facts, which are quoted whole in the answer); the
+  // gateway (bot/button_titles.py) logs a press of it by the same title.
   function detailPayload(source) {
-    var key = entryKey(source);
-    return key ? '/ask_detail' + JSON.stringify({ entry: key }) : null;
+    return typeof source.detail === 'string' && source.detail ? source.detail : null;
   }
 
   function detailTitle(source) {
@@ -225,7 +217,7 @@
     if (!entry) { return null; }
     for (var i = 0; i < sources.length; i++) {
       var source = sources[i];
-      if (source && typeof source === 'object' && entryKey(source) === entry &&
+      if (source && typeof source === 'object' && source.key === entry &&
           typeof source.ref === 'string' && source.ref) {
         return source.ref;
       }
@@ -295,22 +287,138 @@
     }).join('\n');
   }
 
+  /* ---------- easy read (易读) and read aloud (朗读) ---------- */
+
+  function easyReadOn() {
+    return document.documentElement.classList.contains('easy-read');
+  }
+
+  // The sources that have an easy-read summary, each as {ref, lines}.
+  function plainSummaries(sources) {
+    var found = [];
+    sources.forEach(function (source) {
+      if (!source || typeof source !== 'object' || typeof source.plain !== 'string') { return; }
+      var lines = source.plain.split('\n').filter(function (line) { return line.trim(); });
+      if (lines.length) { found.push({ ref: source.ref || source.title || '', lines: lines }); }
+    });
+    return found;
+  }
+
+  // Shown only with 易读 on (style.css): the summaries first, one sentence a line.
+  function plainBlock(summaries) {
+    var box = el('div', 'plain');
+    box.appendChild(el('p', 'plain-title', '简单地说'));
+    summaries.forEach(function (summary) {
+      if (summaries.length > 1 && summary.ref) { box.appendChild(el('p', 'plain-ref', summary.ref)); }
+      summary.lines.forEach(function (line) { box.appendChild(el('p', 'plain-line', line)); });
+    });
+    return box;
+  }
+
+  // The answer's own words: open (its 原文 summary hidden) with 易读 off, one tap away with it on.
+  function originalBlock() {
+    var details = el('details', 'original');
+    details.appendChild(el('summary', 'original-summary', '原文'));
+    details.open = !easyReadOn();
+    return details;
+  }
+
+  function applyEasyRead(on) {
+    var originals = document.querySelectorAll('#log details.original');
+    Array.prototype.forEach.call(originals, function (details) { details.open = !on; });
+  }
+
+  function canSpeak() {
+    return !!(window.speechSynthesis && typeof window.speechSynthesis.speak === 'function' &&
+      typeof window.SpeechSynthesisUtterance === 'function');
+  }
+
+  var speaking = null; // the 朗读 button whose text is being read
+
+  function resetSpeakButton(button) {
+    if (!button) { return; }
+    button.textContent = SPEAK_LABEL;
+    button.classList.remove('speaking');
+    if (speaking === button) { speaking = null; }
+  }
+
+  // A Mandarin voice when the browser has one; otherwise the utterance's lang picks one.
+  function chineseVoice() {
+    var voices = [];
+    try { voices = window.speechSynthesis.getVoices() || []; } catch (e) { voices = []; }
+    for (var i = 0; i < voices.length; i++) {
+      if (/^zh[-_]CN/i.test(voices[i].lang || '')) { return voices[i]; }
+    }
+    return null;
+  }
+
+  function onSpeak(button) {
+    var synth = window.speechSynthesis;
+    if (speaking === button) { // pressed again: stop
+      synth.cancel();
+      resetSpeakButton(button);
+      return;
+    }
+    var previous = speaking;
+    synth.cancel();
+    resetSpeakButton(previous);
+    var easy = easyReadOn() && button.getAttribute('data-plain');
+    var utterance = new window.SpeechSynthesisUtterance(
+      easy ? button.getAttribute('data-plain') : button.getAttribute('data-text'));
+    utterance.lang = 'zh-CN';
+    var voice = chineseVoice();
+    if (voice) { utterance.voice = voice; }
+    if (easy) { utterance.rate = 0.9; } // a little slower for the easy words
+    utterance.onend = function () { if (speaking === button) { resetSpeakButton(button); } };
+    utterance.onerror = utterance.onend;
+    speaking = button;
+    // The name says what a press does now (朗读 / 停止朗读), so no aria-pressed as well.
+    button.textContent = STOP_LABEL;
+    button.classList.add('speaking');
+    synth.speak(utterance);
+  }
+
+  // What 朗读 reads: the whole answer as sent, or with 易读 on its easy-read summaries.
+  function speakButton(texts, summaries) {
+    var button = el('button', 'speak-button', SPEAK_LABEL);
+    button.type = 'button';
+    button.setAttribute('data-text', texts.join('\n'));
+    if (summaries.length) {
+      var lines = [];
+      summaries.forEach(function (summary) { lines = lines.concat(summary.lines); });
+      button.setAttribute('data-plain', lines.join('\n'));
+    }
+    return button;
+  }
+
   // `data`: a chat answer or a history turn; `answerId`: its id for feedback, if any.
   function botMessage(data, answerId) {
     var item = el('div', 'msg msg-bot');
     item.appendChild(hiddenLabel('助手说：'));
     var replies = Array.isArray(data.replies) ? data.replies : [];
     var sources = Array.isArray(data.sources) ? data.sources : [];
+    var summaries = plainSummaries(sources);
+    var holder = item;
+    if (summaries.length) {
+      item.appendChild(plainBlock(summaries));
+      holder = originalBlock();
+      item.appendChild(holder);
+    }
     var buttons = [];
+    var texts = [];
     replies.forEach(function (r) {
       if (!r) { return; }
       var text = r.text && sources.length ? withoutBoxLines(r.text) : r.text;
-      if (text) { item.appendChild(el('p', 'msg-text', text)); }
+      if (text) { holder.appendChild(el('p', 'msg-text', text)); }
+      if (r.text) { texts.push(r.text); }
       if (Array.isArray(r.buttons)) { buttons = buttons.concat(r.buttons); }
     });
     if (!replies.some(function (r) { return r && r.text; })) {
-      item.appendChild(el('p', 'msg-text', '抱歉，我暂时没有答案。可以换个说法，或拨打' + HOTLINE + '。'));
+      var sorry = '抱歉，我暂时没有答案。可以换个说法，或拨打' + HOTLINE + '。';
+      holder.appendChild(el('p', 'msg-text', sorry));
+      texts.push(sorry);
     }
+    if (canSpeak()) { item.appendChild(speakButton(texts, summaries)); }
     if (data.handoff) { item.appendChild(handoffNotice()); }
     var offered = buttons.map(function (b) { return b && (b.payload || b.title); });
     if (sources.length) { item.appendChild(sourcesBlock(sources, offered)); }
@@ -389,6 +497,10 @@
     if (!button) { return; }
     if (button.classList.contains('feedback-button')) {
       onFeedback(button);
+      return;
+    }
+    if (button.classList.contains('speak-button')) {
+      onSpeak(button);
       return;
     }
     var payload = button.getAttribute('data-payload') || button.getAttribute('data-message');
@@ -470,6 +582,27 @@
   // How many days conversations are kept is a setting of the gateway (RETENTION_DAYS): the
   // notice says "一段时间" until GET /api/privacy gives the number, and keeps saying it if
   // that fails (nothing to tell the user then).
+  // The starter topics come from the gateway (bot/starters.py), the list WeChat's menu uses.
+  async function loadTopics() {
+    var topics;
+    try {
+      topics = (await request('GET', '/api/topics')).body.topics;
+    } catch (e) {
+      return;
+    }
+    var list = document.getElementById('topic-list');
+    if (!list || !Array.isArray(topics)) { return; }
+    topics.forEach(function (topic) {
+      if (!topic || !topic.title || !topic.message) { return; }
+      var li = el('li');
+      var button = el('button', 'topic', topic.title);
+      button.type = 'button';
+      button.setAttribute('data-message', topic.message);
+      li.appendChild(button);
+      list.appendChild(li);
+    });
+  }
+
   async function loadRetentionDays() {
     var days;
     try {
@@ -522,6 +655,11 @@
     document.getElementById('main').addEventListener('click', onButtonClick);
     updateCount();
     updateEmptyState();
+    if (canSpeak()) {
+      // Reading must not go on after the page is left.
+      window.addEventListener('pagehide', function () { window.speechSynthesis.cancel(); });
+    }
+    loadTopics();
     loadHistory();
     loadRetentionDays();
   }

@@ -170,7 +170,12 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
 
 
 def entry_view(kb, entry) -> dict:
-    return {"entry": entry, "phone_text": phone_text(entry, kb.document(entry.document).title)}
+    return {
+        "entry": entry,
+        "phone_text": phone_text(entry, kb.document(entry.document).title),
+        # The easy-read summary (knowledge/easy_read.yml): a phone-ready way to explain it.
+        "plain": kb.plain_summary(entry.key),
+    }
 
 
 @router.get("")

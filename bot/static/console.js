@@ -27,7 +27,26 @@
     }
   }
 
+  // The retrain page: while a retrain runs, its progress line (a polite live region) is
+  // updated every 5 s from /console/retrain/status; without JavaScript, "刷新进度" reloads.
+  function followRetrain(status) {
+    var timer = window.setInterval(function () {
+      var id = status.getAttribute("data-retrain-status") || "";
+      fetch("/console/retrain/status?id=" + encodeURIComponent(id), { credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (body) {
+          status.textContent = body.text;
+          if (body.status !== "running" && body.status !== "starting") {
+            window.clearInterval(timer);
+          }
+        })
+        .catch(function () { window.clearInterval(timer); });
+    }, 5000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var retrainStatus = document.querySelector("[data-retrain-status]");
+    if (retrainStatus) { followRetrain(retrainStatus); }
     var buttons = document.querySelectorAll("button[data-copy]");
     Array.prototype.forEach.call(buttons, function (button) {
       button.hidden = false;

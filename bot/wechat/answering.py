@@ -1,7 +1,7 @@
 """What to answer to one WeChat message or event (no HTTP, no XML here).
 
-Text and recognised voice go through the same ChatService as /api/chat; "更多", "菜单" and the
-numbers of the last choices are handled here, the number becoming the button's payload.
+Text and recognised voice go through the same ChatService as /api/chat; "更多", "菜单", "说简单点"
+and the numbers of the last choices are handled here, the number becoming the button's payload.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from bot.wechat.menu import (
     EMPTY_TEXT,
     MENU_WORDS,
     MORE_WORDS,
+    NO_PLAIN,
     NOTHING_MORE,
+    SIMPLER_WORDS,
     cannot_read,
     topic_menu,
     welcome,
@@ -62,7 +64,8 @@ async def answer_message(
         return outcome
     text = f"您上一条消息的回答：\n{pending.answer.text}\n\n——————\n{outcome.answer.text}"
     choices = outcome.answer.choices or pending.answer.choices
-    return Outcome(PhoneAnswer(text=text, choices=choices))
+    plain = outcome.answer.plain or pending.answer.plain
+    return Outcome(PhoneAnswer(text=text, choices=choices, plain=plain))
 
 
 async def _answer(
@@ -104,7 +107,18 @@ async def _answer_text(
         return Outcome(topic_menu())
     number = parse_number(word)
     choice = sessions.choice(conversation_id, number) if number else None
+    if word in SIMPLER_WORDS or (choice is not None and choice.payload in SIMPLER_WORDS):
+        return simpler(conversation_id, sessions)
     return await _ask(choice.payload if choice else text, conversation_id, chat_service)
+
+
+def simpler(conversation_id: str, sessions: Sessions) -> Outcome:
+    """说简单点: the last answer's easy-read summaries. Shown like an answer that keeps them and
+    has no choices of its own, so the last answer's numbered choices still work."""
+    plain = sessions.plain(conversation_id)
+    if not plain:
+        return Outcome(PhoneAnswer(NO_PLAIN), is_page=True)
+    return Outcome(PhoneAnswer(text=plain, plain=plain))
 
 
 async def _event(

@@ -9,27 +9,16 @@ from pathlib import Path
 
 from bot.privacy import retention_notice
 from bot.settings import DEFAULT_RETENTION_DAYS
-from bot.wechat.phone_text import Choice, PhoneAnswer, numbered
+from bot.starters import STARTERS
+from bot.wechat.phone_text import SIMPLER, Choice, PhoneAnswer, numbered
 from knowledge.errors import KnowledgeError
 from knowledge.store import open_kb
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 log = logging.getLogger(__name__)
 
-# A choice sends a plain question, like the web page's topic buttons: a bare intent payload
-# would carry no words to pick the right sentences of an item with.
-TOPICS = [
-    Choice("有哪些补贴", "有哪些补贴？"),
-    Choice("盲人按摩", "盲人按摩就业有什么政策？"),
-    Choice("高校残疾人毕业生就业", "残疾人大学生毕业了怎么找工作？"),
-    Choice("职业技能培训", "残疾人职业技能培训有哪些？"),
-    Choice("公益性岗位和就业援助", "找不到工作的残疾人能安排公益性岗位吗？"),
-    Choice("农村残疾人就业", "农村残疾人怎么就业？"),
-    Choice("辅助性就业（阳光家园、残疾人之家）", "什么是辅助性就业？"),
-    Choice("平台、电商等新就业形态", "残疾人在网上开店、送快递、直播带货有什么扶持？"),
-    Choice("烟草零售（卷烟零售点、烟草证）", "残疾人开烟草零售店、办烟草证有什么照顾？"),
-    Choice("转人工 / 热线", "我要找人工"),
-]
+# The starter topics of the web page, with their longer menu titles (bot/starters.py).
+TOPICS = [Choice(s.menu_title, s.message) for s in STARTERS]
 
 MENU_WORDS = {"菜单", "目录", "帮助", "主菜单", "0", "menu", "help"}
 MORE_WORDS = {"更多", "更多内容", "下一页", "继续"}
@@ -86,4 +75,20 @@ def cannot_read(kind: str) -> str:
 
 
 NOTHING_MORE = "这条回答已经全部显示完了。您可以继续提问，或回复“菜单”按主题查看。"
+# 说简单点: the last answer's easy-read summaries (bot/wechat/phone_text.py offers it as a choice).
+SIMPLER_WORDS = {
+    SIMPLER,
+    "说简单一点",
+    "说得简单点",
+    "简单点",
+    "简单一点",
+    "简单说",
+    "简单说说",
+    "看不懂",
+    "听不懂",
+}
+NO_PLAIN = (
+    "上一条回答没有简单的说法。您可以换个问法再问，或回复“菜单”按主题查看；"
+    f"也可以拨打{HOTLINE_NAME} {HOTLINE}，请工作人员讲给您听。"
+)
 EMPTY_TEXT = "您好像发了一条空消息。请直接说出或输入您的问题，或回复“菜单”按主题查看。"

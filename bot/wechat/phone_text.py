@@ -14,6 +14,10 @@ MORE_HINT = "回复 更多 查看全文"
 MAX_CHARS = 600
 MAX_BYTES = 1900
 MAX_SOURCES_SHOWN = 3
+# The numbered choice under an answer with easy-read summaries; it is answered in the bridge
+# from the summaries kept with the answer (bot/wechat/answering.py), never sent to Rasa.
+SIMPLER = "说简单点"
+SIMPLER_INTRO = "简单地说："
 # Answers that list several entries (what a department does, candidates to choose from): the
 # departments of the entries listed are not the answer's, so they get no 负责部门 line.
 LISTING_KINDS = frozenset({"department", "candidates"})
@@ -29,6 +33,7 @@ class Choice:
 class PhoneAnswer:
     text: str
     choices: list[Choice] = field(default_factory=list)
+    plain: str = ""  # the cited entries' easy-read summaries, for 说简单点 ("" if none)
 
 
 def _get(obj, name, default=None):
@@ -54,9 +59,26 @@ def phone_answer(chat_reply) -> PhoneAnswer:
     blocks += _source_lines(
         _get(chat_reply, "sources", None) or [], already=body, kind=_get(chat_reply, "kind")
     )
+    plain = plain_text(_get(chat_reply, "sources", None) or [])
+    if plain:
+        choices.append(Choice(title=SIMPLER, payload=SIMPLER))
     if choices:
         blocks.append(numbered(choices))
-    return PhoneAnswer(text="\n\n".join(blocks), choices=choices)
+    return PhoneAnswer(text="\n\n".join(blocks), choices=choices, plain=plain)
+
+
+def plain_text(sources: list) -> str:
+    """简单地说： and the easy-read summary of each cited entry that has one; with several,
+    each under its reference."""
+    shown = [s for s in sources if isinstance(_get(s, "plain"), str) and _get(s, "plain").strip()]
+    if not shown:
+        return ""
+    if len(shown) == 1:
+        return f"{SIMPLER_INTRO}\n{_get(shown[0], 'plain').strip()}"
+    blocks = [
+        f"{_get(s, 'ref') or _get(s, 'title') or ''}：\n{_get(s, 'plain').strip()}" for s in shown
+    ]
+    return SIMPLER_INTRO + "\n" + "\n\n".join(blocks)
 
 
 def _source_lines(sources: list, already: str, kind: str | None = None) -> list[str]:

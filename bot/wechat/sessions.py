@@ -1,5 +1,6 @@
 """What the bridge remembers per conversation: the last numbered choices, the parts not yet
-shown ("更多"), and an answer that could not be delivered in time.
+shown ("更多"), the last answer's easy-read summaries ("说简单点"), and an answer that could not
+be delivered in time.
 
 In memory, keyed by the hashed conversation id, bounded in size and age: a restart forgets
 pending choices, which costs a user one repeated question, never a wrong answer.
@@ -21,6 +22,7 @@ MAX_AGE_SECONDS = 24 * 3600
 class Session:
     choices: list[Choice] = field(default_factory=list)
     more_parts: list[str] = field(default_factory=list)
+    plain: str = ""  # the last answer's easy-read summaries, "" when it cited none
     pending: Outcome | None = None
     touched: float = field(default_factory=time.monotonic)
 
@@ -55,7 +57,12 @@ class Sessions:
         session.more_parts = parts[1:]
         if answer.choices:
             session.choices = list(answer.choices)
+        session.plain = answer.plain
         return parts[0]
+
+    def plain(self, conversation_id: str) -> str:
+        """The easy-read summaries of the last answer shown ("" if it had none)."""
+        return self.get(conversation_id).plain
 
     def next_part(self, conversation_id: str) -> str | None:
         session = self.get(conversation_id)

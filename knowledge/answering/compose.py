@@ -206,6 +206,10 @@ def overview(kb: KnowledgeBase, query: str) -> Answer:
         buttons.append({"title": heading, "payload": payloads.item(action.keys[0])})
     lines.append(wording.OVERVIEW_TAIL)
     lines.append(period_line(kb, facts.number))
+    # The personal way in: a few questions, then the entries that concern the person.
+    buttons.insert(
+        0, {"title": wording.SITUATION_START_TITLE, "payload": wording.SITUATION_START_PAYLOAD}
+    )
     return Answer("\n".join(lines), buttons=buttons, kind="overview", query=query)
 
 

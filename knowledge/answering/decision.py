@@ -127,7 +127,7 @@ _GROUPS = {
     "targets": ("ask_targets",),
     "item": ("ask_item",),
     "subsidy": ("ask_subsidy",),
-    "overview": ("ask_overview",),
+    "overview": ("ask_overview", "check_situation", "inform_situation"),
     "fallback": ("nlu_fallback",),
 }
 

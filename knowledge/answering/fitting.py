@@ -193,27 +193,33 @@ def fit(
     inputs: str = "",
     keep: Keep = everything,
     grid: Sequence[float] = C_GRID,
+    strengths: tuple[float, float] | None = None,
 ) -> Decision:
     """The decision fitted on all `examples`, its settings chosen by cross-validation.
 
     `keep` selects the features used (for the ablations of `make eval`). The entry model's
-    strength is chosen first (with the route model at C=1), then the route model's.
+    strength is chosen first (with the route model at C=1), then the route model's. With
+    `strengths` (route C, entry C) nothing is chosen: a retrain refits with the running
+    decision's strengths, so only the data moves the decision.
     """
     p = _prepare(kb, examples)
     scores: dict[str, float] = {}
-    for c in grid:
-        scores[f"entry C={c}"] = _cv_score(kb, p, 1.0, c, keep)
-    c_entry = max(grid, key=lambda c: scores[f"entry C={c}"])
-    for c in grid:
-        scores[f"route C={c}"] = _cv_score(kb, p, c, c_entry, keep)
-    c_route = max(grid, key=lambda c: scores[f"route C={c}"])
+    if strengths is not None:
+        c_route, c_entry = strengths
+    else:
+        for c in grid:
+            scores[f"entry C={c}"] = _cv_score(kb, p, 1.0, c, keep)
+        c_entry = max(grid, key=lambda c: scores[f"entry C={c}"])
+        for c in grid:
+            scores[f"route C={c}"] = _cv_score(kb, p, c, c_entry, keep)
+        c_route = max(grid, key=lambda c: scores[f"route C={c}"])
     decision = _fit(p, range(len(examples)), c_route, c_entry, keep)
     report = {
         "examples": len(examples),
         "routes": dict(sorted(Counter(p.routes).items())),
         "c_route": c_route,
         "c_entry": c_entry,
-        "cv_accuracy": round(scores[f"route C={c_route}"], 4),
+        "cv_accuracy": round(scores[f"route C={c_route}"], 4) if scores else None,
         "cv_scores": {k: round(v, 4) for k, v in scores.items()},
         "inputs": inputs,
     }

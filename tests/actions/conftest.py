@@ -1,4 +1,5 @@
-"""Fixtures for the action tests: a throwaway knowledge base and hand-built trackers."""
+"""Fixtures for the action tests: the session's knowledge base (tests/conftest.py) as
+KNOWLEDGE_DB, and hand-built trackers."""
 
 from __future__ import annotations
 
@@ -7,27 +8,15 @@ from pathlib import Path
 import pytest
 from rasa_sdk import Tracker
 
-from knowledge.build import build
 from knowledge.store import open_kb
-
-PLAN = Path(__file__).resolve().parents[2] / "knowledge" / "sources" / "hs-2022-60.md"
-
-
-@pytest.fixture(scope="session")
-def built_kb(tmp_path_factory) -> Path:
-    return build(
-        sources=[PLAN],
-        db_path=tmp_path_factory.mktemp("kb") / "knowledge.db",
-        tagger=lambda sentence: [],
-    )
 
 
 @pytest.fixture
-def kb_env(monkeypatch, built_kb) -> Path:
+def kb_env(monkeypatch, kb_path) -> Path:
     """Actions open the knowledge base named by KNOWLEDGE_DB, as in production."""
-    monkeypatch.setenv("KNOWLEDGE_DB", str(built_kb))
+    monkeypatch.setenv("KNOWLEDGE_DB", str(kb_path))
     open_kb.cache_clear()
-    yield built_kb
+    yield kb_path
     open_kb.cache_clear()
 
 

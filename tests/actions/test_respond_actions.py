@@ -9,11 +9,8 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import reply
-from actions.follow_up import ActionAnswerFollowUp
-from actions.hand_off import ActionFallback, ActionHandOff, ActionOutOfScope
-from actions.policy import ActionAnswerPolicy
+from actions.respond import ActionRespond
 from actions.session import ActionSessionStart
-from actions.small_talk import ActionSmallTalk
 from knowledge import store, wording
 from knowledge.store import open_kb
 
@@ -39,7 +36,7 @@ def test_policy_answer_utters_text_buttons_then_one_meta(kb_env, make_tracker):
         0.93,
         [{"entity": "group", "value": "盲人"}],
     )
-    messages, slots = run(ActionAnswerPolicy(), tracker)
+    messages, slots = run(ActionRespond(), tracker)
     assert len(messages) == 2
     assert messages[0]["text"].startswith("根据方案，组织盲人参加盲人医疗按摩人员考试")
     assert [b["title"] for b in messages[0]["buttons"]] == ["详细说说", "找谁办", "还有别的吗"]
@@ -57,12 +54,12 @@ def test_policy_answer_utters_text_buttons_then_one_meta(kb_env, make_tracker):
 def test_follow_up_reads_the_slots_and_extends_shown_keys(kb_env, make_tracker):
     slots = {"last_keys": [f"{DOC}#13"], "last_query": "盲人按摩", "shown_keys": [f"{DOC}#13"]}
     messages, _ = run(
-        ActionAnswerFollowUp(), make_tracker("那找谁", "ask_responsible", slots=slots)
+        ActionRespond(), make_tracker("那找谁", "ask_responsible", slots=slots)
     )
     assert "市卫健委" in messages[0]["text"] and meta_of(messages)["kind"] == "departments"
 
     messages, new_slots = run(
-        ActionAnswerFollowUp(), make_tracker("还有别的吗", "ask_more", slots=slots)
+        ActionRespond(), make_tracker("还有别的吗", "ask_more", slots=slots)
     )
     assert meta_of(messages)["sources"][0]["key"] == f"{DOC}#14"
     assert new_slots["shown_keys"] == [f"{DOC}#13", f"{DOC}#14"]
@@ -72,10 +69,10 @@ def test_follow_up_reads_the_slots_and_extends_shown_keys(kb_env, make_tracker):
 @pytest.mark.parametrize(
     "action, text, intent, response, handoff",
     [
-        (ActionSmallTalk(), "你好", "greet", "utter_greet", False),
-        (ActionSmallTalk(), "谢谢", "thanks", "utter_thanks", False),
-        (ActionHandOff(), "转人工", "ask_human", "utter_handoff", True),
-        (ActionOutOfScope(), "残疾证怎么办", "out_of_scope", "utter_out_of_scope", False),
+        (ActionRespond(), "你好", "greet", "utter_greet", False),
+        (ActionRespond(), "谢谢", "thanks", "utter_thanks", False),
+        (ActionRespond(), "转人工", "ask_human", "utter_handoff", True),
+        (ActionRespond(), "残疾证怎么办", "out_of_scope", "utter_out_of_scope", False),
     ],
 )
 def test_fixed_replies_use_domain_responses(
@@ -106,7 +103,7 @@ def test_actions_give_answering_the_whole_intent_ranking(kb_env, make_tracker, m
         {"name": "ask_training", "confidence": 0.3},
     ]
     tracker.latest_message["intent_ranking"] = ranking
-    messages, _ = run(ActionFallback(), tracker)
+    messages, _ = run(ActionRespond(), tracker)
     assert seen["ranking"] == ranking and seen["intent"] == "nlu_fallback"
     assert meta_of(messages)["kind"]
 
@@ -114,7 +111,7 @@ def test_actions_give_answering_the_whole_intent_ranking(kb_env, make_tracker, m
 def test_missing_decision_hands_off(kb_env, make_tracker, monkeypatch, tmp_path):
     monkeypatch.setenv("DECISION_MODEL", str(tmp_path / "missing.json"))
     messages, slots = run(
-        ActionAnswerPolicy(), make_tracker("盲人按摩有什么支持", "ask_blind_massage")
+        ActionRespond(), make_tracker("盲人按摩有什么支持", "ask_blind_massage")
     )
     assert meta_of(messages)["handoff"] is True and meta_of(messages)["sources"] == []
     assert slots == {}
@@ -123,7 +120,7 @@ def test_missing_decision_hands_off(kb_env, make_tracker, monkeypatch, tmp_path)
 def test_out_of_scope_response_names_the_plan(kb_env, make_tracker):
     from knowledge.store import open_kb
 
-    messages, _ = run(ActionOutOfScope(), make_tracker("残疾证怎么办", "out_of_scope"))
+    messages, _ = run(ActionRespond(), make_tracker("残疾证怎么办", "out_of_scope"))
     assert messages[0]["response"] == "utter_out_of_scope"
     assert messages[0]["plan_title"] == open_kb().document().title
 
@@ -133,7 +130,7 @@ def test_missing_knowledge_base_hands_off(monkeypatch, tmp_path, make_tracker):
 
     monkeypatch.setenv("KNOWLEDGE_DB", str(tmp_path / "missing.db"))
     open_kb.cache_clear()
-    messages, slots = run(ActionAnswerPolicy(), make_tracker("盲人按摩", "ask_blind_massage"))
+    messages, slots = run(ActionRespond(), make_tracker("盲人按摩", "ask_blind_massage"))
     assert messages[0]["response"] == "utter_kb_unavailable"
     meta = meta_of(messages)
     assert meta["handoff"] is True and meta["sources"] == [] and slots == {}
@@ -141,11 +138,11 @@ def test_missing_knowledge_base_hands_off(monkeypatch, tmp_path, make_tracker):
 
 
 def test_hand_off_promises_no_transfer_and_phone_questions_get_no_number(kb_env, make_tracker):
-    messages, _ = run(ActionHandOff(), make_tracker("转人工", "ask_human", 0.98))
+    messages, _ = run(ActionRespond(), make_tracker("转人工", "ask_human", 0.98))
     assert messages[0]["response"] == "utter_handoff" and meta_of(messages)["handoff"] is True
     assert "正在为您转接" not in wording.HANDOFF and wording.HOTLINE in wording.HANDOFF
 
-    messages, slots = run(ActionHandOff(), make_tracker("残联电话多少", "ask_human", 0.99))
+    messages, slots = run(ActionRespond(), make_tracker("残联电话多少", "ask_human", 0.99))
     assert messages[0]["response"] == "utter_contact"
     meta = meta_of(messages)
     assert meta["handoff"] is True and meta["sources"] == [] and slots == {}
@@ -160,7 +157,7 @@ def test_detail_button_of_one_entry_answers_that_entry(kb_env, make_tracker):
         [{"entity": "entry", "value": f"{DOC}#14"}],
         slots=slots,
     )
-    messages, new_slots = run(ActionAnswerFollowUp(), tracker)
+    messages, new_slots = run(ActionRespond(), tracker)
     meta = meta_of(messages)
     assert meta["kind"] == "detail" and meta["sources"][0]["key"] == f"{DOC}#14"
     assert messages[0]["text"].startswith(f"{DOC} 二（八）第14条 原文")
@@ -186,7 +183,7 @@ def test_answers_are_worked_out_off_the_event_loop(kb_env, make_tracker, monkeyp
     # neither blocks the event loop (the action server has one).
     blind = make_tracker("盲人按摩考试在哪报名", "ask_blind_massage")
     hello = make_tracker("你好", "greet")
-    expected = [run(ActionAnswerPolicy(), blind)[0], run(ActionSmallTalk(), hello)[0]]
+    expected = [run(ActionRespond(), blind)[0], run(ActionRespond(), hello)[0]]
     both_busy = threading.Barrier(2, timeout=10)
     real_respond = reply.respond
 
@@ -195,7 +192,7 @@ def test_answers_are_worked_out_off_the_event_loop(kb_env, make_tracker, monkeyp
         return real_respond(**kwargs)
 
     monkeypatch.setattr(reply, "respond", respond)
-    together = _run_together((ActionAnswerPolicy(), blind), (ActionSmallTalk(), hello))
+    together = _run_together((ActionRespond(), blind), (ActionRespond(), hello))
     assert together == expected
     assert meta_of(together[0])["sources"][0]["key"] == f"{DOC}#13"
 
@@ -214,9 +211,9 @@ def test_concurrent_first_answers_share_one_knowledge_base(kb_env, make_tracker,
         make_tracker("盲人按摩考试在哪报名", "ask_blind_massage"),
         make_tracker("残疾人大学生就业有什么帮扶", "ask_graduate"),
     ]
-    together = _run_together(*((ActionAnswerPolicy(), t) for t in questions))
+    together = _run_together(*((ActionRespond(), t) for t in questions))
     assert len(opened) == 1
-    alone = [run(ActionAnswerPolicy(), t)[0] for t in questions]
+    alone = [run(ActionRespond(), t)[0] for t in questions]
     assert together == alone
 
 

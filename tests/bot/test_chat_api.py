@@ -20,14 +20,16 @@ from bot.api_models import (
 )
 from bot.chat_service import UNAVAILABLE_TEXT
 from bot.middleware import CONTENT_SECURITY_POLICY
+from bot.plain_summaries import PlainSummaries
 from bot.settings import Settings
-from tests.fakes import BLIND_MASSAGE_SOURCE
+from knowledge.errors import KnowledgeBaseMissing
+from tests.fakes import BLIND_MASSAGE_SOURCE, DOC, PLAIN_13, FakeKnowledgeBase
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ANSWER_ID = re.compile(r"[0-9a-f]{32}")
 # The issue's shape, exactly: nothing more at the top level or in a source.
 RESPONSE_KEYS = {"sender", "replies", "sources", "intent", "handoff"}
-SOURCE_KEYS = {"document", "item", "ref", "title", "departments"}
+SOURCE_KEYS = {"document", "item", "ref", "title", "departments", "plain", "key", "detail"}
 
 
 def test_normal_answer_carries_replies_sources_intent(client):
@@ -55,7 +57,7 @@ def test_response_has_exactly_the_issue_shape(make_client, fake_rasa, mode):
         answer = response.json()
         assert set(answer) == RESPONSE_KEYS
         for source in answer["sources"]:
-            assert set(source) == SOURCE_KEYS  # no internal kind/key
+            assert set(source) == SOURCE_KEYS  # no internal kind
         assert set(answer["intent"] or {}) <= {"name", "confidence"}
         for reply in answer["replies"]:
             assert set(reply) == {"text", "buttons"}
@@ -379,9 +381,61 @@ def test_openapi_describes_the_chat_api(client):
     assert set(schemas["ChatResponse"]["properties"]) == RESPONSE_KEYS
     assert set(schemas["ChatResponse"]["example"]) == RESPONSE_KEYS
     assert set(schemas["Source"]["properties"]) == SOURCE_KEYS
+    plain = schemas["Source"]["properties"]["plain"]
+    assert plain["type"] == ["string", "null"] and "易读" in plain["description"]
+    [example] = schemas["ChatResponse"]["example"]["sources"]
+    assert set(example) == SOURCE_KEYS and example["plain"].startswith("盲人")
     health = spec["paths"]["/healthz"]["get"]["responses"]
     assert {"200", "503"} <= set(health) and "不可用" in health["503"]["description"]
     assert "/api/history" in spec["paths"] and "/api/feedback" in spec["paths"]
     assert not any(p.startswith("/console") for p in spec["paths"])
     docs = client.get("/docs")
     assert docs.status_code == 200 and "/api/chat" in docs.text and "<script" not in docs.text
+
+
+# -- easy read: each source carries its entry's plain summary ---------------------------------
+
+
+def test_sources_carry_the_plain_summary_from_the_knowledge_base(client):
+    client.app.state.open_knowledge = FakeKnowledgeBase  # the gateway's knowledge base
+    body = client.post("/api/chat", json={"message": "盲人按摩考试在哪报名"}).json()
+    assert body["sources"][0]["ref"] == "二（八）13"
+    assert body["sources"][0]["plain"] == "\n".join(PLAIN_13)
+    # Logged with the answer, so a reloaded page shows it too.
+    [turn] = client.get("/api/history").json()["turns"]
+    assert turn["sources"][0]["plain"] == "\n".join(PLAIN_13)
+
+
+def test_without_a_knowledge_base_plain_is_null_and_the_answer_is_unchanged(client):
+    body = client.post("/api/chat", json={"message": "盲人按摩考试在哪报名"}).json()
+    assert body["sources"][0]["ref"] == "二（八）13"
+    assert body["sources"][0]["plain"] is None
+    assert body["replies"][0]["text"] == "关于盲人医疗按摩：盲人按摩考试在哪报名"
+
+
+def test_plain_is_null_for_an_entry_without_summary_or_a_source_without_key():
+    plain = PlainSummaries(FakeKnowledgeBase)
+    two = {**BLIND_MASSAGE_SOURCE, "item": 2, "ref": "二（二）2", "key": f"{DOC}#2"}
+    given = [BLIND_MASSAGE_SOURCE, two, {"ref": "三（二）"}]
+    assert [s["plain"] for s in plain.add_to(given)] == ["\n".join(PLAIN_13), None, None]
+    assert "plain" not in BLIND_MASSAGE_SOURCE, "the sources given are not changed"
+
+
+def test_a_knowledge_base_that_cannot_be_opened_gives_no_plain():
+    def missing():
+        raise KnowledgeBaseMissing("not built")
+
+    assert PlainSummaries(missing).add_to([BLIND_MASSAGE_SOURCE])[0]["plain"] is None
+
+
+def test_a_source_names_its_entry_and_the_payload_of_its_full_text(client):
+    [source] = client.post("/api/chat", json={"message": "盲人按摩考试"}).json()["sources"]
+    assert source["key"] == "黄政办发〔2022〕60号#13"
+    assert source["detail"] == '/ask_detail{"entry":"黄政办发〔2022〕60号#13"}'
+
+
+def test_a_target_has_a_key_but_no_full_text_button():
+    from bot.chat_service import api_source
+
+    target = {"kind": "target", "key": "黄政办发〔2022〕60号#target-2500", "document": "x"}
+    assert api_source(target)["key"] == target["key"] and api_source(target)["detail"] is None

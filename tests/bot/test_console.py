@@ -42,6 +42,13 @@ EXPECTED_ROUTES = {
     ("GET", "/console/log.csv"),
     ("POST", "/console/logout"),
     ("POST", "/console/forget"),
+    ("GET", "/console/review"),
+    ("GET", "/console/review/question"),
+    ("POST", "/console/review"),
+    ("POST", "/console/review/undo"),
+    ("GET", "/console/retrain"),
+    ("GET", "/console/retrain/status"),
+    ("POST", "/console/retrain"),
 }
 
 
@@ -215,6 +222,22 @@ def test_search_shows_verbatim_text_reference_departments_and_copy_text(signed_i
     assert "根据《黄石市促进残疾人就业三年行动实施方案（2022-2024年）》" in page
     # best match first (the fake ranks by shared characters)
     assert "卷烟零售点" not in page or page.index("盲人医疗按摩") < page.index("卷烟零售点")
+
+
+def test_each_entry_shows_its_easy_read_summary_ready_to_copy(signed_in):
+    page = signed_in.get("/console/browse").text
+    card_13 = page[page.index("copy-黄政办发202260号-13-title") :]
+    card_13 = card_13[: card_13.index("</article>")]
+    assert "易读说法" in card_13
+    assert (
+        '<textarea id="copy-黄政办发202260号-13-plain" rows="3" readonly>'
+        "盲人可以参加医疗按摩考试和培训。\n可以开医疗按摩所，或去医院等地方工作。\n"
+        "可以问市残联或市卫健委。</textarea>"
+    ) in card_13
+    assert 'data-copy="copy-黄政办发202260号-13-plain"' in card_13
+    # An entry without a summary shows none (the fake has none for item 2).
+    card_2 = page[page.index("copy-黄政办发202260号-2-title") :]
+    assert "易读说法" not in card_2[: card_2.index("</article>")]
 
 
 def test_search_masks_numbers_typed_by_staff(signed_in):

@@ -1,4 +1,5 @@
-"""The console and /healthz against a knowledge base built from the real plan (into tmp)."""
+"""The console and /healthz against the knowledge base built from the real plan (the session's,
+in tmp: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,13 @@ import re
 import pytest
 
 from bot.console.passwords import set_password
+from knowledge.answering import open_decision, respond
 from tests.bot.conftest import CONSOLE_PASSWORD, sign_in
 
 
-@pytest.fixture(scope="module")
-def real_kb_path(tmp_path_factory):
-    from knowledge.build import build, source_files
-
-    [plan] = [p for p in source_files() if p.name == "hs-2022-60.md"]
-    return build(sources=[plan], db_path=tmp_path_factory.mktemp("kb") / "knowledge.db")
-
-
 @pytest.fixture
-def real_console(make_client, fake_rasa, real_kb_path):
-    client = make_client(fake_rasa("normal"), knowledge_db=real_kb_path)
+def real_console(make_client, fake_rasa, kb_path):
+    client = make_client(fake_rasa("normal"), knowledge_db=kb_path)
     set_password(client.app.state.conversation_log, CONSOLE_PASSWORD)
     assert sign_in(client).status_code == 303
     return client
@@ -71,18 +65,15 @@ def test_healthz_sees_the_knowledge_base(real_console):
     assert kb["ok"] is True and kb["entries"] >= 22 and kb["document"] == "黄政办发〔2022〕60号"
 
 
-def test_search_puts_first_the_entry_the_chat_would_cite(make_client, fake_rasa, real_kb_path):
+def test_search_puts_first_the_entry_the_chat_would_cite(make_client, fake_rasa, kb_path, kb):
     """One ranker: the console's first entry for some words is the chat's cited entry."""
-    from knowledge.answering import open_decision, respond
-    from knowledge.store import open_kb
-
     words = "看不见的人能做什么工作"
     ranking = [
         {"name": "ask_platform_jobs", "confidence": 0.55},
         {"name": "ask_blind_massage", "confidence": 0.4},
     ]
     parse = {"intent": ranking[0], "intent_ranking": ranking, "entities": []}
-    client = make_client(fake_rasa("normal", parse=parse), knowledge_db=real_kb_path)
+    client = make_client(fake_rasa("normal", parse=parse), knowledge_db=kb_path)
     set_password(client.app.state.conversation_log, CONSOLE_PASSWORD)
     assert sign_in(client).status_code == 303
     chat = respond(
@@ -90,7 +81,7 @@ def test_search_puts_first_the_entry_the_chat_would_cite(make_client, fake_rasa,
         ranking[0]["name"],
         ranking[0]["confidence"],
         [],
-        kb=open_kb(real_kb_path),
+        kb=kb,
         ranking=ranking,
         decision=open_decision(),
     )

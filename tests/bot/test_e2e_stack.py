@@ -50,7 +50,18 @@ def test_blind_massage_exam_cites_item_13_and_numbers_stay_masked(live_stack):
     assert body["replies"] and body["replies"][0]["text"].strip()
     assert body["sources"][0]["item"] == 13
     assert body["sources"][0]["ref"] == "二（八）13"
-    assert set(body["sources"][0]) == {"document", "item", "ref", "title", "departments"}
+    assert set(body["sources"][0]) == {
+        "document",
+        "item",
+        "ref",
+        "title",
+        "departments",
+        "plain",
+        "key",
+        "detail",
+    }
+    assert body["sources"][0]["key"] == "黄政办发〔2022〕60号#13"
+    assert body["sources"][0]["plain"].startswith("盲人"), "the easy-read summary from the kb"
     assert body["intent"]["name"] == "ask_blind_massage"
     assert response.headers["x-answer-id"]
     assert time.monotonic() - started < 10

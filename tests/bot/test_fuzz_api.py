@@ -30,8 +30,10 @@ from hypothesis import strategies as st
 from bot.app import create_app
 from bot.settings import Settings
 from bot.visible_text import visible_text
-from knowledge.build import build, source_files
 from tests.fakes import FakeRasa
+
+# About a minute of fuzzing through a real uvicorn gateway: `make test`, not `make check`.
+pytestmark = pytest.mark.slow
 
 WECHAT_TOKEN = "fuzz-wechat-token"
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -82,11 +84,8 @@ class Gateway:
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory, test_decision) -> Iterator[Gateway]:
+def gateway(tmp_path_factory, test_decision, kb_path) -> Iterator[Gateway]:
     work = tmp_path_factory.mktemp("fuzz")
-    [plan] = [p for p in source_files() if p.name == "hs-2022-60.md"]
-    # No spaCy tagger: the entries are what matter for /healthz and the console, not entities.
-    kb = build(sources=[plan], db_path=work / "knowledge.db", tagger=lambda sentence: [])
     rasa = FakeRasa("normal").start()
     settings_ = Settings(
         _env_file=None,
@@ -94,7 +93,7 @@ def gateway(tmp_path_factory, test_decision) -> Iterator[Gateway]:
         secret_key="fuzz-secret-key-that-is-long-enough-0000",
         conversation_db=work / "conversations.db",
         rasa_tracker_db=work / "rasa_tracker.db",
-        knowledge_db=kb,
+        knowledge_db=kb_path,  # the session's, read-only
         log_dir=work / "logs",
         rasa_url=rasa.url,
         action_server_url=rasa.url,

@@ -23,9 +23,7 @@ from bot.visible_text import joins_symbols, visible_text
 from knowledge import search as kb_search
 from knowledge.answering import Answer, respond, topics
 from knowledge.answering.decision import open_decision
-from knowledge.build import build, source_files
 from knowledge.ranking import rank
-from knowledge.store import open_kb
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 STACK_TRACE = re.compile(r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+")
@@ -241,17 +239,7 @@ def test_any_message_gets_an_answer_or_a_clear_refusal(api, text, sender):
     assert_only_visible_text_went_on(client, rasa, before)
 
 
-# -- in process: the real answering code ---------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def kb(tmp_path_factory):
-    [plan] = [p for p in source_files() if p.name == "hs-2022-60.md"]
-    # No spaCy tagger, like the knowledge base the test decision was fitted on.
-    path = build(
-        sources=[plan], db_path=tmp_path_factory.mktemp("kb") / "knowledge.db", tagger=lambda s: []
-    )
-    return open_kb(path)
+# -- in process: the real answering code (on `kb`, the session's knowledge base) -------------
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from bot.settings import REPO_ROOT
 from bot.wechat.config import WeChatConfig
-from bot.wechat.menu import HOTLINE, NEUTRAL_SUBJECT, TOPICS, welcome
+from bot.wechat.menu import HOTLINE, NEUTRAL_SUBJECT, NO_PLAIN, TOPICS, welcome
 from bot.wechat.phone_text import MORE_HINT
 from bot.wechat_sim import message_xml, read_reply
 from knowledge.store import open_kb
@@ -107,23 +107,14 @@ async def test_subscribe_gets_the_welcome_menu_and_a_number_works():
     assert chat.calls[-1]["text"] == TOPICS[1].payload == "盲人按摩就业有什么政策？"
 
 
-@pytest.fixture(scope="module")
-def plan_kb(tmp_path_factory):
-    """A knowledge base built from the real plan, into tmp (never the working tree's)."""
-    from knowledge.build import build, source_files
-
-    [plan] = [p for p in source_files() if p.name == "hs-2022-60.md"]
-    return build(sources=[plan], db_path=tmp_path_factory.mktemp("kb") / "knowledge.db")
-
-
 async def welcome_of(app) -> str:
     async with client(app) as http:
         return read_reply((await post_plain(http, fixture_xml("subscribe.xml"))).text)
 
 
-async def test_welcome_quotes_the_plans_title_from_the_knowledge_base(plan_kb):
-    welcome = await welcome_of(make_app(FakeChatService(), knowledge_db=plan_kb))
-    document = open_kb(plan_kb).document()
+async def test_welcome_quotes_the_plans_title_from_the_knowledge_base(kb_path):
+    welcome = await welcome_of(make_app(FakeChatService(), knowledge_db=kb_path))
+    document = open_kb(kb_path).document()
     assert f"《{document.title}》（{document.number}）" in welcome
     assert (
         "《黄石市促进残疾人就业三年行动实施方案（2022-2024年）》（黄政办发〔2022〕60号）" in welcome
@@ -138,10 +129,10 @@ async def test_without_a_knowledge_base_the_welcome_names_no_title(tmp_path):
     assert f"回复 1：{TOPICS[0].title}" in welcome and HOTLINE in welcome
 
 
-def test_the_welcome_picks_up_a_knowledge_base_built_after_a_miss(tmp_path, plan_kb):
+def test_the_welcome_picks_up_a_knowledge_base_built_after_a_miss(tmp_path, kb_path):
     later = tmp_path / "knowledge.db"
     assert NEUTRAL_SUBJECT in welcome(later)  # a miss is not cached
-    shutil.copy(plan_kb, later)
+    shutil.copy(kb_path, later)
     assert "《黄石市促进残疾人就业三年行动实施方案（2022-2024年）》" in welcome(later)
 
 
@@ -315,6 +306,57 @@ async def test_choices_are_per_conversation():
     assert chat.calls[-1]["text"] == "1"
 
 
+# -- 说简单点 -------------------------------------------------------------------------------------
+
+PLAIN_13 = "盲人可以参加医疗按摩考试和培训。\n可以问市残联或市卫健委。"
+
+
+def with_plain(text: str):
+    if "谢谢" in text:
+        return answer("不客气！")
+    source = {
+        "document": "黄政办发〔2022〕60号",
+        "item": 13,
+        "ref": "二（八）13",
+        "kind": "item",
+        "title": "积极开展盲人按摩就业促进行动",
+        "departments": ["市残联", "市卫健委"],
+        "key": "黄政办发〔2022〕60号#13",
+        "plain": PLAIN_13,
+    }
+    return answer(
+        "根据方案，组织盲人参加盲人医疗按摩人员考试、资格审核、继续教育和职称评审等。",
+        buttons=[
+            {"title": "详细说说", "payload": "/ask_detail"},
+            {"title": "找谁办", "payload": "/ask_responsible"},
+        ],
+        sources=[source],
+    )
+
+
+@pytest.mark.parametrize("said", ["3", "说简单点", "说简单点。", "看不懂"])
+async def test_simpler_gives_the_plain_summary_without_asking_rasa(said):
+    chat = FakeChatService(reply_for=with_plain)
+    async with client(make_app(chat)) as http:
+        shown = await say(http, "盲人按摩考试")
+        assert shown.splitlines()[-1] == "回复 3：说简单点"
+        simple = await say(http, said)
+        again = await say(http, "说简单点")
+        await say(http, "2")  # the answer's own choices still work afterwards
+    assert simple == again == f"简单地说：\n{PLAIN_13}"
+    assert [c["text"] for c in chat.calls] == ["盲人按摩考试", "/ask_responsible"]
+
+
+async def test_simpler_after_an_answer_without_entries_says_so():
+    chat = FakeChatService(reply_for=with_plain)
+    async with client(make_app(chat)) as http:
+        await say(http, "盲人按摩考试")
+        await say(http, "谢谢")
+        simple = await say(http, "说简单点")
+    assert simple == NO_PLAIN
+    assert [c["text"] for c in chat.calls] == ["盲人按摩考试", "谢谢"]
+
+
 # -- long answers -------------------------------------------------------------------------------
 
 LONG = "".join(f"第{i}句：残疾人按规定享受职业培训补贴和社会保险补贴。" for i in range(80))
@@ -372,6 +414,7 @@ async def test_department_answer_and_its_more_parts_name_no_other_departments():
 # -- answers that come too late -----------------------------------------------------------------
 
 
+@pytest.mark.slow  # waits out WeChat's real five seconds
 async def test_slow_answer_is_success_within_five_seconds_then_kept_for_the_next_message():
     """Real budget (4.5 s); no customer-service credentials: keep the answer for next time."""
     chat = FakeChatService(delay=5.5, reply_for=lambda text: answer(f"迟到的回答：{text}"))

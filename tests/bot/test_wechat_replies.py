@@ -7,7 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.wechat.phone_text import MAX_BYTES, MAX_CHARS, MORE_HINT, Choice, paginate, phone_answer
+from bot.wechat.phone_text import (
+    MAX_BYTES,
+    MAX_CHARS,
+    MORE_HINT,
+    SIMPLER,
+    SIMPLER_INTRO,
+    Choice,
+    paginate,
+    phone_answer,
+    plain_text,
+)
 from bot.wechat.xml_reply import text_reply_xml, xml_safe_text
 from tests.bot.wechat_fixtures.support import answer
 
@@ -171,3 +181,40 @@ def test_phone_answer_without_sources_or_buttons_is_just_the_text():
     phone = phone_answer(answer("您好！"))
     assert phone.text == "您好！"
     assert phone.choices == []
+
+
+# -- 说简单点: the cited entries' easy-read summaries -------------------------------------------
+
+PLAIN_13 = "盲人可以参加医疗按摩考试和培训。\n可以问市残联或市卫健委。"
+
+
+def test_an_answer_with_a_plain_summary_offers_it_as_the_last_choice():
+    reply = answer(
+        "盲人可以参加盲人医疗按摩人员考试。",
+        buttons=[{"title": "详细说说", "payload": "/ask_detail"}],
+        sources=[{**source(13, ["市残联", "市卫健委"]), "plain": PLAIN_13}],
+    )
+    phone = phone_answer(reply)
+    assert phone.choices == [Choice("详细说说", "/ask_detail"), Choice(SIMPLER, SIMPLER)]
+    assert phone.text.splitlines()[-2:] == ["回复 1：详细说说", "回复 2：说简单点"]
+    assert phone.plain == f"{SIMPLER_INTRO}\n{PLAIN_13}"
+    assert PLAIN_13 not in phone.text, "the summary waits for 说简单点"
+
+
+def test_several_summaries_come_each_under_its_reference():
+    sources = [
+        {**source(13, ["市残联"]), "plain": PLAIN_13},
+        {**source(14, ["市残联"]), "plain": "盲人按摩店要按标准建设和服务。"},
+        {**source(2, ["市残联"]), "plain": None},
+    ]
+    plain = plain_text(sources)
+    assert plain == (
+        f"{SIMPLER_INTRO}\n二（八）13：\n{PLAIN_13}\n\n二（八）14：\n盲人按摩店要按标准建设和服务。"
+    )
+
+
+def test_no_summary_no_choice():
+    for sources in ([source(13, ["市残联"])], [{**source(13, ["市残联"]), "plain": None}], []):
+        phone = phone_answer(answer("您好！", sources=sources))
+        assert phone.plain == "" and SIMPLER not in phone.text
+        assert Choice(SIMPLER, SIMPLER) not in phone.choices

@@ -20,6 +20,9 @@ PAGES = [
         f'（点了按钮，指令 /ask_responsible{{"entry":"{DOC}#13"}}）',
     ),
     ("unanswered", "/console/unanswered", "onerror"),
+    ("review", "/console/review", "onerror"),
+    ("review a question", "/console/review/question?key=imgsrcxonerroralert1", "应该怎么答"),
+    ("retrain", "/console/retrain", "用审核结果重新训练"),
 ]
 
 

@@ -511,6 +511,8 @@ SOURCE_FUNDS_API = {
     "ref": "三（二）",
     "title": "加强经费保障",
     "departments": ["市财政局"],
+    "key": DOC + "#三（二）",
+    "detail": '/ask_detail{"entry":"' + DOC + '#三（二）"}',
 }
 SOURCE_13_API = {
     "document": DOC,
@@ -518,6 +520,8 @@ SOURCE_13_API = {
     "ref": "二（八）13",
     "title": "积极开展盲人按摩就业促进行动",
     "departments": ["市残联"],
+    "key": DOC + "#13",
+    "detail": '/ask_detail{"entry":"' + DOC + '#13"}',
 }
 
 

@@ -22,6 +22,9 @@ TEST_FILE = HERE / "test.yml"
 # A story: long enough to tell a situation (questions-people-ask.md: 40-140 characters).
 STORY_LENGTH = 40
 SHORT_LENGTH = 15
+# libyaml's loader where PyYAML has it: the sets and the training data are read by many tests,
+# and the pure-Python loader takes seconds for them (the same documents either way).
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def normalise(text: str) -> str:
@@ -39,8 +42,12 @@ def expectations(item: dict) -> list[str]:
     return [str(e) for e in expect] if isinstance(expect, list) else [str(expect)]
 
 
+def read_yaml(path: Path):
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER)  # a safe loader
+
+
 def load(path: Path) -> list[dict]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]
+    return read_yaml(path)["questions"]
 
 
 def dev() -> list[dict]:
@@ -59,7 +66,7 @@ def training_examples() -> list[tuple[str, str]]:
     """(intent, example text without annotations) of every NLU example in data/nlu."""
     out = []
     for path in sorted(NLU_DIR.glob("*.yml")):
-        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+        for block in (read_yaml(path) or {}).get("nlu", []):
             if "intent" not in block:
                 continue
             for line in str(block.get("examples", "")).splitlines():

@@ -1,4 +1,5 @@
-"""Shared fixtures: knowledge bases built from the real plan into throwaway folders."""
+"""Fixtures of the knowledge tests: the plan with a second document (the plan alone, `kb` and
+`kb_path`, is tests/conftest.py's session knowledge base)."""
 
 from __future__ import annotations
 
@@ -6,29 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.build import build, source_files
+from knowledge.build import build
 from knowledge.store import KnowledgeBase, open_kb
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLAN_NUMBER = "黄政办发〔2022〕60号"
 SECOND_NUMBER = "黄残联发〔2023〕7号"
-
-
-@pytest.fixture(scope="session")
-def plan_source() -> Path:
-    [path] = [p for p in source_files() if p.name == "hs-2022-60.md"]
-    return path
-
-
-@pytest.fixture(scope="session")
-def kb_path(tmp_path_factory, plan_source) -> Path:
-    """The real plan built once per session (real lexicon, segmenter and spaCy tagger)."""
-    return build(sources=[plan_source], db_path=tmp_path_factory.mktemp("kb") / "knowledge.db")
-
-
-@pytest.fixture(scope="session")
-def kb(kb_path) -> KnowledgeBase:
-    return open_kb(kb_path)
 
 
 @pytest.fixture(scope="session")

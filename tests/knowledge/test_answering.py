@@ -1,32 +1,18 @@
-"""knowledge.answering.respond on a throwaway knowledge base built from the real plan."""
+"""knowledge.answering.respond on a throwaway knowledge base built from the real plan (`kb`, the
+session's: tests/conftest.py)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
 from knowledge import wording
 from knowledge.answering import Answer, Context, compose, parse_reference, respond, topics
 from knowledge.answering.cues import Question
-from knowledge.build import build
 from knowledge.lexicon import get_lexicon
-from knowledge.store import open_kb
 
-ROOT = Path(__file__).resolve().parents[2]
-PLAN = ROOT / "knowledge" / "sources" / "hs-2022-60.md"
 DOC = "黄政办发〔2022〕60号"
-
-
-@pytest.fixture(scope="module")
-def kb(tmp_path_factory):
-    path = build(
-        sources=[PLAN],
-        db_path=tmp_path_factory.mktemp("kb") / "knowledge.db",
-        tagger=lambda sentence: [],
-    )
-    return open_kb(path)
 
 
 def lex_normalize(text: str) -> str:
@@ -585,8 +571,11 @@ def test_a_broad_question_gets_the_overview_with_a_button_per_action(kb):
     answer = ask(kb, "残疾人有哪些优惠政策", "ask_overview", 0.8)
     actions = [a for a in kb.actions() if a.keys]
     assert answer.kind == "overview" and answer.sources == []
-    assert len(answer.buttons) == len(actions) == 10
-    assert [b["payload"] for b in answer.buttons] == [
+    # First the way into the situation check, then one button per action.
+    start, *per_action = answer.buttons
+    assert start == {"title": "看看我适合哪些政策", "payload": "/check_situation"}
+    assert len(per_action) == len(actions) == 10
+    assert [b["payload"] for b in per_action] == [
         f'/ask_item{{"entry":"{a.keys[0]}"}}' for a in actions
     ]
     assert (

@@ -68,6 +68,12 @@ def test_show_command(kb_path, capsys):
     assert "2500人" in capsys.readouterr().out
 
 
+def test_show_command_prints_the_easy_read_summary(kb_path, capsys):
+    assert main(["show", "--db", str(kb_path), "6"]) == 0
+    out = capsys.readouterr().out
+    assert "易读：\n  就业难的残疾人，可以辅助性就业。\n  辅助性就业，就是在有人帮助的地方" in out
+
+
 def test_department_command_accepts_aliases(kb_path, capsys):
     assert main(["department", "--db", str(kb_path), "卫健委"]) == 0
     out = capsys.readouterr().out

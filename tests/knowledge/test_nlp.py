@@ -115,6 +115,7 @@ def test_plain_words_are_not_entities(nlp):
     assert entities("吸烟有害健康", nlp) == []
 
 
+@pytest.mark.slow  # a fresh process loads spaCy (TensorFlow): 6-10 s
 def test_pipeline_loads_in_a_fresh_process(built, tmp_path):
     script = (
         "import json, spacy\n"
@@ -166,6 +167,7 @@ print(json.dumps({"tokens": tokens, "entities": found}, ensure_ascii=False))
 """
 
 
+@pytest.mark.slow  # a fresh process loads Rasa and spaCy: 7-20 s
 def test_rasa_components_use_the_built_files(built, tmp_path):
     """Rasa's own loaders: JiebaTokenizer's dictionary_path and SpacyNLP + SpacyEntityExtractor."""
     text = "这个归卫健委管吗，我是忙人"

@@ -8,10 +8,10 @@ from pathlib import Path
 import jieba
 import pytest
 
+from knowledge.jieba_tokenizer import make_tokenizer
 from knowledge.lexicon import get_lexicon
 from knowledge.segment import (
     USER_DICTIONARY_NAME,
-    make_tokenizer,
     segment,
     user_dictionary_lines,
     write_user_dictionary,

@@ -29,7 +29,10 @@ class FakeWeChatAPI:
         self.delivered: list[dict] = []  # bodies of accepted sends
         self.delivered_event = threading.Event()
         self._server = self._bind()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: leaving waits for the serving loop to notice, 0.5 s by default.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,45 @@
+"""A private jieba tokenizer that keeps given words whole, and the cut every splitter shares.
+
+The bottom layer of segmentation: it knows jieba, not the lexicon. `knowledge.lexicon` builds
+its tokenizer here, `knowledge.segment` and the spaCy tokenizer (`knowledge.nlp`) cut with it,
+and Rasa's user dictionary carries the same word frequency, so every part splits text alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import jieba
+
+# High enough that jieba keeps every lexicon word whole, even next to common words
+# (jieba's most frequent word, 的, has about 3e5).
+WORD_FREQUENCY = 100_000
+
+
+def make_tokenizer(words: Iterable[str]) -> jieba.Tokenizer:
+    """A fresh private jieba tokenizer that knows `words` (its dictionary loads on first cut)."""
+    jieba.setLogLevel(logging.WARNING)  # jieba logs "Building prefix dict" on every load
+    tokenizer = jieba.Tokenizer()
+    for word in words:
+        tokenizer.add_word(word, freq=WORD_FREQUENCY)
+    return tokenizer
+
+
+def cut(tokenizer: jieba.Tokenizer, text: str, simplified: str | None = None) -> list[str]:
+    """Split `text` into tokens (slices of `text`, no empty strings).
+
+    With `simplified` (the same text, character for character simplified), the cut is made
+    on the simplified form, so traditional text splits like its simplified twin.
+    """
+    if simplified is None:
+        return [token for token in tokenizer.cut(text) if token]
+    if len(simplified) != len(text):
+        raise ValueError("the simplified text must have the same length as the text")
+    tokens = []
+    start = 0
+    for token in tokenizer.cut(simplified):
+        if token:
+            tokens.append(text[start : start + len(token)])
+            start += len(token)
+    return tokens

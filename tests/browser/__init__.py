@@ -1,0 +1,1 @@
+"""Real-browser tests (a package, so their module names cannot clash with other folders')."""
