@@ -110,7 +110,13 @@ def read(text: str, asked: str | None = None, vocab: Vocabulary | None = None) -
 
 
 def _value(facet: Facet, said: str, answering: bool) -> str | None:
-    named = [value for value, (words, _) in facet.values.items() if any(w in said for w in words)]
+    # As the answer to its own question, a value's answer words count like its words, so the
+    # values' order decides: "我是公司老板" is an employer, though "我是" alone means 本人.
+    named = [
+        value
+        for value, (words, answer_words) in facet.values.items()
+        if any(w in said for w in (*words, *(answer_words if answering else ())))
+    ]
     if len(named) > 1 and facet.several:
         return facet.several
     if named:
@@ -121,10 +127,6 @@ def _value(facet: Facet, said: str, answering: bool) -> str | None:
             for value, (lo, hi) in facet.years.items():
                 if lo <= years <= hi:
                     return value
-    if answering:
-        for value, (_, answer_words) in facet.values.items():
-            if any(w in said for w in answer_words):
-                return value
     return None
 
 

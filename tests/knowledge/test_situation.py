@@ -138,6 +138,9 @@ def test_a_story_fills_what_it_says(text, expected):
 def test_short_answers_count_only_for_the_question_just_asked():
     assert read("村里", "settlement") == {"settlement": "农村"}
     assert read("自己", "asker") == {"asker": "本人"}
+    assert read("我是公司老板", "asker") == {"asker": "用人单位"}
+    assert read("我是残联的", "asker") == {"asker": "工作人员"}
+    assert read("我是公司老板") == {"asker": "本人"}  # in a story, 公司 alone says too little
     assert read("45", "age_group") == {"age_group": "就业年龄段"}
     assert read("七十了", "age_group") == {"age_group": "超过就业年龄"}
     assert read("干了十年了，两个孩子了") == {}  # years of work, not an age
