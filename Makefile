@@ -22,7 +22,7 @@ NLP_STAMP := build/nlp.stamp
 MODEL := models/assistant.tar.gz
 # Everything the trained model depends on; its hash names the cached model.
 # Questions labelled by hotline staff (`python -m bot reviewed export`, outside git): trained
-# on when the file exists (bot/retrain.py hashes the inputs the same way).
+# on when the file exists (bot/cli/retrain.py hashes the inputs the same way).
 REVIEWED := $(wildcard var/training/reviewed.yml)
 # ... and the decision is fitted on them too (with the development set).
 REVIEWED_FIT := $(wildcard var/training/reviewed_fit.yml)

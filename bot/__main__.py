@@ -1,7 +1,7 @@
-"""`python -m bot <command>`; see bot/cli.py."""
+"""`python -m bot <command>`; see bot/cli/commands.py."""
 
 import sys
 
-from bot.cli import main
+from bot.cli.commands import main
 
 sys.exit(main())

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
-from bot import api_docs, chat_routes, health, privacy, starters
-from bot.chat_service import ChatService
-from bot.client_address import parse_trusted_proxies
+from bot.api import chat_routes, health, privacy, starters
+from bot.api import docs as api_docs
+from bot.api.client_address import parse_trusted_proxies
+from bot.api.errors import install_error_handlers
+from bot.api.middleware import BodySizeLimit, SecurityHeaders
+from bot.api.rate_limit import ChatLimits
+from bot.api.static_files import StaticFiles  # a NUL in the path is a 404, not a 500
+from bot.chat.conversation_log import ConversationLog
+from bot.chat.plain_summaries import PlainSummaries
+from bot.chat.rasa_client import RasaClient
+from bot.chat.retention import DailyPurge
+from bot.chat.service import ChatService
 from bot.console import review_routes
 from bot.console import routes as console_routes
-from bot.console.session import LoginThrottle, NotSignedIn
-from bot.conversation_log import ConversationLog
-from bot.errors import install_error_handlers
-from bot.middleware import BodySizeLimit, SecurityHeaders
-from bot.plain_summaries import PlainSummaries
-from bot.rasa_client import RasaClient
-from bot.rate_limit import ChatLimits
-from bot.retention import DailyPurge
+from bot.console.session import NotSignedIn
+from bot.console.throttle import LoginThrottle
 from bot.settings import REPO_ROOT, Settings, get_settings
-from bot.static_files import StaticFiles  # a NUL in the path is a 404, not a 500
+from bot.wechat.bridge import WeChatBridge
 from bot.wechat.routes import router as wechat_router
 from knowledge.store import open_kb
 from knowledge.wording import HOTLINE, HOTLINE_NAME
@@ -36,8 +41,16 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, open_knowledge: Callable[[], Any] | None = None
+) -> FastAPI:
+    """The gateway with every shared object built here (bot/deps.py hands them to routes).
+
+    `open_knowledge` opens the knowledge base for the console and the easy-read summaries;
+    by default KNOWLEDGE_DB (tests pass a fake one).
+    """
     settings = settings or get_settings()
+    open_knowledge = open_knowledge or (lambda: _open_kb(settings.knowledge_db))
     conversation_log = ConversationLog(settings.conversation_db, settings.secret_key)
     rasa = RasaClient(
         settings.rasa_urls,
@@ -51,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     chat_service = ChatService(rasa, conversation_log, settings.secret_key)
     # Turns older than RETENTION_DAYS are deleted shortly after start and then once a day.
     retention = DailyPurge(settings)
+    wechat_bridge = WeChatBridge(per_minute=settings.rate_limit_per_minute)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -59,9 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await retention.stop()
         # WeChat answers that came too late for their request are still on their way:
         # let them finish (they need Rasa and the log) before closing those.
-        bridge = getattr(app.state, "wechat_bridge", None)
-        if bridge is not None:
-            await bridge.drain(timeout=SHUTDOWN_DRAIN_SECONDS)
+        await wechat_bridge.drain(timeout=SHUTDOWN_DRAIN_SECONDS)
         await rasa.aclose()
         chat_service.close()
         conversation_log.close()
@@ -70,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="助残就业政策助手",
         description=DESCRIPTION,
         version="1.0",
-        docs_url=None,  # replaced by bot.api_docs (no inline script, works offline)
+        docs_url=None,  # replaced by bot.api.docs (no inline script, works offline)
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -78,12 +90,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.conversation_log = conversation_log
     app.state.chat_service = chat_service
     app.state.retention = retention
+    app.state.wechat_bridge = wechat_bridge
     app.state.login_throttle = LoginThrottle()
     app.state.chat_limits = ChatLimits.from_settings(settings)
     app.state.trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
-    app.state.open_knowledge = lambda: _open_kb(settings.knowledge_db)
+    app.state.open_knowledge = open_knowledge
     # Cited entries get their easy-read summary from the knowledge base the console reads.
-    chat_service.plain = PlainSummaries(lambda: app.state.open_knowledge())
+    chat_service.plain = PlainSummaries(open_knowledge)
 
     install_error_handlers(app)
     app.add_exception_handler(NotSignedIn, console_routes.not_signed_in)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseSettings, root_validator, validator
 
-from bot.client_address import parse_trusted_proxies
+from bot.api.client_address import parse_trusted_proxies
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET_KEY = "dev-only-secret-change-me"
@@ -57,13 +57,13 @@ class Settings(BaseSettings):
     log_dir: Path = Path("var/logs")
     rasa_tracker_db: Path = Path("var/rasa_tracker.db")
     # Days conversation text is kept (conversation log, Rasa's trackers); older turns are
-    # deleted daily by the gateway and by `python -m bot purge` (bot/retention.py). Stated to
+    # deleted daily by the gateway and by `python -m bot purge` (bot/chat/retention.py). Stated to
     # users on the web page and in the WeChat welcome.
     retention_days: int = DEFAULT_RETENTION_DAYS
     # Retrain reports and candidate models (`python -m bot retrain`, the console's button).
     retrain_dir: Path = Path("var/retrain")
     # Share of each label's reviewed questions held back as the "real questions" check set
-    # of a retrain, never trained on (bot/review.py): 0.2 holds back the 5th, 10th, …
+    # of a retrain, never trained on (bot/console/review.py): 0.2 holds back the 5th, 10th, …
     review_check_share: float = 0.2
     # Messages a minute per conversation (POST /api/chat) and per WeChat user; 0: no limit.
     # A person reads each answer before asking again: 20 leaves room for quick button taps.

@@ -225,3 +225,12 @@ SITUATION_OUTSIDE = (
 )
 SITUATION_ENTRY_TITLE = "{ref} 原文"
 RESPONSES.update({f"utter_ask_{facet}": q for facet, (q, _) in SITUATION_QUESTIONS.items()})
+
+
+# How long conversations are kept and how to have one deleted: the WeChat welcome says it, and
+# GET /api/privacy fills it into the web page's privacy notice.
+def retention_notice(days: int) -> str:
+    return (
+        f"对话记录保存 {days} 天，到期自动删除；想提前删除您的对话，"
+        f"请拨打{HOTLINE_NAME} {HOTLINE} 或联系{LOCAL_FEDERATION}。"
+    )

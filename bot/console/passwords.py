@@ -7,7 +7,7 @@ import hmac
 import json
 import secrets
 
-from bot.conversation_log import ConversationLog
+from bot.chat.conversation_log import ConversationLog
 
 MIN_LENGTH = 10
 SCRYPT_PARAMS = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}

@@ -1,8 +1,8 @@
 """The review loop in the console: label the questions the assistant got wrong, and retrain.
 
-/console/review lists the questions to review (bot/review.py), /console/review/question
+/console/review lists the questions to review (bot/console/review.py), /console/review/question
 labels one group of wordings, /console/retrain starts a retrain in the background
-(`python -m bot retrain`, bot/retrain.py) and shows its progress and every report.
+(`python -m bot retrain`, bot/cli/retrain.py) and shows its progress and every report.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bot import retrain, review
-from bot.console.routes import knowledge, ranked_entries, render
+from bot.chat.conversation_log import ConversationLog
+from bot.chat.masking import mask
+from bot.cli import retrain
+from bot.console import review
+from bot.console.routes import Ranker, RankerDep, render
 from bot.console.session import csrf_ok, require_operator
-from bot.masking import mask
+from bot.deps import ConversationLogDep, SettingsDep
 from bot.settings import REPO_ROOT, Settings
 
 REVIEWER_COOKIE = "console_reviewer"
@@ -54,10 +57,6 @@ def retrain_starter() -> Callable[[Settings, str], None]:
 RetrainStarter = Annotated[Callable[[Settings, str], None], Depends(retrain_starter)]
 
 
-def _log(request: Request):
-    return request.app.state.conversation_log
-
-
 def _message(request: Request, status_code: int, title: str, text: str) -> HTMLResponse:
     return render(
         request, "console/message.html", status_code=status_code, title=title, message=text
@@ -68,8 +67,7 @@ def _message(request: Request, status_code: int, title: str, text: str) -> HTMLR
 
 
 @router.get("/review")
-def review_page(request: Request) -> HTMLResponse:
-    log = _log(request)
+def review_page(request: Request, log: ConversationLogDep) -> HTMLResponse:
     groups = review.queue(log)
     recent = log.reviews(limit=20)
     log.audit("review", len(groups) + len(recent))
@@ -86,16 +84,25 @@ def review_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/review/question")
-async def question_page(request: Request, key: str = "", q: str = "", done: int = 0):
-    group = await run_in_threadpool(review.find, _log(request), key)
+async def question_page(
+    request: Request,
+    log: ConversationLogDep,
+    ranker: RankerDep,
+    key: str = "",
+    q: str = "",
+    done: int = 0,
+):
+    group = await run_in_threadpool(review.find, log, key)
     if group is None:
         # Not an error: a colleague reviewed it meanwhile, or it was deleted.
         return _message(request, 200, "这个问题不用再审核", "它已经审核过了，或者已经删除。")
-    return await _question(request, group, q=q, done=done)
+    return await _question(request, log, ranker, group, q=q, done=done)
 
 
 async def _question(
     request: Request,
+    log: ConversationLog,
+    ranker: Ranker,
     group: review.Group,
     *,
     q: str = "",
@@ -103,15 +110,15 @@ async def _question(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    kb, problem = knowledge(request)
+    kb, problem = ranker.knowledge()
     query = mask(q.strip())[:SEARCH_MAX]
     suggestions, found = [], []
     if kb is not None:
-        suggestions = await ranked_entries(request, kb, group.question)
+        suggestions = await ranker.ranked(kb, group.question)
         if query:
             shown = {e.key for e in suggestions}
-            found = [e for e in await ranked_entries(request, kb, query) if e.key not in shown]
-    _log(request).audit("review", len(group.members))
+            found = [e for e in await ranker.ranked(kb, query) if e.key not in shown]
+    log.audit("review", len(group.members))
     return render(
         request,
         "console/review_question.html",
@@ -134,6 +141,9 @@ async def _question(
 @router.post("/review")
 async def review_post(
     request: Request,
+    log: ConversationLogDep,
+    ranker: RankerDep,
+    settings: SettingsDep,
     key: str = Form(""),
     choice: str = Form(""),
     reviewer: str = Form(""),
@@ -142,7 +152,6 @@ async def review_post(
 ) -> Response:
     if not csrf_ok(request.state.console_session["csrf"], csrf):
         return _message(request, 400, "没有保存", "页面已过期，请刷新后再试。")
-    log = _log(request)
     group = await run_in_threadpool(review.find, log, key)
     if group is None:
         return _message(request, 404, "没有保存", "这个问题已经审核过了，或者已经删除。")
@@ -153,14 +162,13 @@ async def review_post(
         error = "请填写审核人。"
     elif verdict not in review.VERDICTS:
         error = "请选择一项：正确的条目、方案没有涉及、助手答对了，或跳过。"
-    elif verdict == "entry" and not _entry_exists(request, entry_key):
+    elif verdict == "entry" and not _entry_exists(ranker, entry_key):
         error = "方案里找不到选中的条目，请重新选择。"
     label = review.label_of(verdict, entry_key or None, group.turn)
     if error is None and verdict == "right" and label is None:
         error = "助手没有给出答案，不能选“助手答对了”。"
     if error:
-        return await _question(request, group, error=error, status_code=400)
-    settings = request.app.state.settings
+        return await _question(request, log, ranker, group, error=error, status_code=400)
     count = await run_in_threadpool(
         review.record,
         log,
@@ -184,8 +192,8 @@ async def review_post(
     return response
 
 
-def _entry_exists(request: Request, key: str) -> bool:
-    kb, _ = knowledge(request)
+def _entry_exists(ranker: Ranker, key: str) -> bool:
+    kb, _ = ranker.knowledge()
     if kb is None or not key:
         return False
     try:
@@ -196,10 +204,12 @@ def _entry_exists(request: Request, key: str) -> bool:
 
 
 @router.post("/review/undo")
-def undo_post(request: Request, key: str = Form(""), csrf: str = Form("")) -> Response:
+def undo_post(
+    request: Request, log: ConversationLogDep, key: str = Form(""), csrf: str = Form("")
+) -> Response:
     if not csrf_ok(request.state.console_session["csrf"], csrf):
         return _message(request, 400, "没有撤销", "页面已过期，请刷新后再试。")
-    if not _log(request).undo_review(key):
+    if not log.undo_review(key):
         return _message(request, 404, "没有撤销", "找不到这条审核，可能已经撤销或删除。")
     return RedirectResponse("/console/review", status_code=303)
 
@@ -208,8 +218,7 @@ def undo_post(request: Request, key: str = Form(""), csrf: str = Form("")) -> Re
 
 
 @router.get("/retrain")
-def retrain_page(request: Request, started: str = "") -> HTMLResponse:
-    settings = request.app.state.settings
+def retrain_page(request: Request, settings: SettingsDep, started: str = "") -> HTMLResponse:
     reports = retrain.reports(settings)
     return render(
         request,
@@ -225,9 +234,8 @@ def retrain_page(request: Request, started: str = "") -> HTMLResponse:
 
 
 @router.get("/retrain/status")
-def retrain_status(request: Request, id: str = "") -> JSONResponse:
+def retrain_status(settings: SettingsDep, id: str = "") -> JSONResponse:
     """A retrain's progress (the latest one's without `id`), for the page's script."""
-    settings = request.app.state.settings
     reports = retrain.reports(settings, limit=1)
     if id:
         reports = [r for r in retrain.reports(settings) if r.get("id") == id]
@@ -251,10 +259,11 @@ def progress_text(report: dict) -> str:
 
 
 @router.post("/retrain")
-def retrain_post(request: Request, start: RetrainStarter, csrf: str = Form("")) -> Response:
+def retrain_post(
+    request: Request, start: RetrainStarter, settings: SettingsDep, csrf: str = Form("")
+) -> Response:
     if not csrf_ok(request.state.console_session["csrf"], csrf):
         return _message(request, 400, "没有开始", "页面已过期，请刷新后再试。")
-    settings = request.app.state.settings
     if retrain.running(settings):
         return _message(request, 409, "没有开始", "另一次重新训练正在进行，请等它结束。")
     run_id = retrain.new_id()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -12,9 +15,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from bot import deps
+from bot.chat.conversation_log import LOG_FILTERS
+from bot.chat.masking import mask
+from bot.chat.rasa_client import RasaUnavailable
+from bot.chat.retention import LOG_STORE, RASA_STORE, ForgetError, conversation, forget
 from bot.console.csv_export import turns_csv
 from bot.console.passwords import has_password, verify_password
-from bot.console.phone_text import phone_text
 from bot.console.session import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -26,10 +33,15 @@ from bot.console.session import (
     new_session,
     require_operator,
 )
-from bot.conversation_log import LOG_FILTERS
-from bot.masking import mask
-from bot.rasa_client import RasaUnavailable
-from bot.retention import LOG_STORE, RASA_STORE, ForgetError, conversation, forget
+from bot.console.spoken import phone_text
+from bot.deps import (
+    ChatServiceDep,
+    ConversationLogDep,
+    KnowledgeOpenerDep,
+    LoginThrottleDep,
+    SettingsDep,
+    resolve,
+)
 from knowledge import answering
 from knowledge.answering import DecisionMissing, open_decision
 
@@ -56,12 +68,48 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
 
 
-def knowledge(request: Request):
+def knowledge(open_knowledge):
     """The knowledge base, or None with the reason when it is not built."""
     try:
-        return request.app.state.open_knowledge(), None
+        return open_knowledge(), None
     except Exception as exc:  # noqa: BLE001 - shown to the operator as "not available"
         return None, type(exc).__name__
+
+
+@dataclass
+class Ranker:
+    """The console's way to the knowledge base and to the chat's ranking of a caller's words."""
+
+    open_knowledge: Callable[[], Any]
+    rasa: Any
+    decision_model: Path
+
+    def knowledge(self):
+        return knowledge(self.open_knowledge)
+
+    async def ranked(self, kb, query: str) -> list:
+        """The entry the chat would cite first (Rasa's parse and the fitted decision), then
+        the shared ranker's order. Without Rasa or the decision, the ranker alone."""
+        try:
+            parsed = await self.rasa.parse(query)
+        except RasaUnavailable:
+            parsed = None
+        try:
+            decision = open_decision(self.decision_model)
+        except DecisionMissing:
+            decision = None
+        if parsed is None:
+            decision = None
+        return await asyncio.to_thread(answering.search, kb, query, parsed, decision, SEARCH_LIMIT)
+
+
+def console_ranker(
+    open_knowledge: KnowledgeOpenerDep, chat_service: ChatServiceDep, settings: SettingsDep
+) -> Ranker:
+    return Ranker(open_knowledge, chat_service.rasa, settings.decision_model)
+
+
+RankerDep = Annotated[Ranker, Depends(console_ranker)]
 
 
 def safe_next(path: str | None) -> str:
@@ -79,17 +127,22 @@ UNSIGNED_HEADERS = {"WWW-Authenticate": 'Session realm="console"'}
 
 
 def login_form(
-    request: Request, next: str | None, status_code: int = 200, error: str | None = None
+    request: Request,
+    settings,
+    log,
+    next: str | None,
+    status_code: int = 200,
+    error: str | None = None,
 ) -> HTMLResponse:
     """The sign-in form. Reads the password table (SQLite): call it off the event loop."""
-    token, signed = new_login_token(request)
+    token, signed = new_login_token(settings)
     response = render(
         request,
         "console/login.html",
         status_code=status_code,
         login_csrf=token,
         next=safe_next(next),
-        no_password=not has_password(request.app.state.conversation_log),
+        no_password=not has_password(log),
         error=error,
     )
     response.set_cookie(LOGIN_COOKIE, signed, httponly=True, samesite="strict", path="/console")
@@ -104,32 +157,36 @@ async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
     """
     if request.method == "GET" and not request.url.path.endswith(".csv"):
         # An async handler: the form reads the password table, so it runs in the threadpool.
-        response = await run_in_threadpool(login_form, request, exc.next_path, 401)
+        settings, log = resolve(request, deps.settings), resolve(request, deps.conversation_log)
+        response = await run_in_threadpool(login_form, request, settings, log, exc.next_path, 401)
         response.headers.update(UNSIGNED_HEADERS)
         return response
     return JSONResponse({"detail": NOT_SIGNED_IN}, status_code=401, headers=UNSIGNED_HEADERS)
 
 
 @public.get("/login")
-def login_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return login_form(request, next)
+def login_page(
+    request: Request, settings: SettingsDep, log: ConversationLogDep, next: str | None = None
+) -> HTMLResponse:
+    return login_form(request, settings, log, next)
 
 
 @public.post("/login")
 def login(
     request: Request,
+    settings: SettingsDep,
+    log: ConversationLogDep,
+    throttle: LoginThrottleDep,
     password: str = Form(""),
     csrf: str = Form(""),
     next: str = Form("/console"),
 ) -> Response:
-    log = request.app.state.conversation_log
-    throttle = request.app.state.login_throttle
     client = request.client.host if request.client else "?"
 
     def again(error: str, status_code: int) -> HTMLResponse:
-        return login_form(request, next, status_code=status_code, error=error)
+        return login_form(request, settings, log, next, status_code=status_code, error=error)
 
-    if not csrf_ok(login_token(request), csrf):
+    if not csrf_ok(login_token(request, settings), csrf):
         return again("页面已过期，请重新输入密码。", 400)
     if throttle.blocked(client):
         return again("登录失败次数太多，请 10 分钟后再试。", 429)
@@ -140,7 +197,7 @@ def login(
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        new_session(request),
+        new_session(settings, log),
         max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="strict",
@@ -179,12 +236,12 @@ def entry_view(kb, entry) -> dict:
 
 
 @router.get("")
-async def search_page(request: Request, q: str = "") -> HTMLResponse:
+async def search_page(request: Request, ranker: RankerDep, q: str = "") -> HTMLResponse:
     query = mask(q.strip())[:200]
-    kb, problem = knowledge(request)
+    kb, problem = ranker.knowledge()
     entries = []
     if kb is not None and query:
-        entries = await ranked_entries(request, kb, query)
+        entries = await ranker.ranked(kb, query)
     return render(
         request,
         "console/search.html",
@@ -194,26 +251,9 @@ async def search_page(request: Request, q: str = "") -> HTMLResponse:
     )
 
 
-async def ranked_entries(request: Request, kb, query: str) -> list:
-    """The chat's ranking of a caller's words: the entry the chat would cite first (Rasa's
-    parse and the fitted decision), then the shared ranker's order. Without Rasa or the
-    decision, the ranker alone."""
-    try:
-        parsed = await request.app.state.chat_service.rasa.parse(query)
-    except RasaUnavailable:
-        parsed = None
-    try:
-        decision = open_decision(request.app.state.settings.decision_model)
-    except DecisionMissing:
-        decision = None
-    if parsed is None:
-        decision = None
-    return await asyncio.to_thread(answering.search, kb, query, parsed, decision, SEARCH_LIMIT)
-
-
 @router.get("/browse")
-def browse_page(request: Request) -> HTMLResponse:
-    kb, problem = knowledge(request)
+def browse_page(request: Request, open_knowledge: KnowledgeOpenerDep) -> HTMLResponse:
+    kb, problem = knowledge(open_knowledge)
     parts, entries = [], {}
     if kb is not None:
         parts = kb.structure()
@@ -222,8 +262,8 @@ def browse_page(request: Request) -> HTMLResponse:
 
 
 @router.get("/entry")
-def entry_page(request: Request, key: str = "") -> HTMLResponse:
-    kb, _ = knowledge(request)
+def entry_page(request: Request, open_knowledge: KnowledgeOpenerDep, key: str = "") -> HTMLResponse:
+    kb, _ = knowledge(open_knowledge)
     if kb is None:
         return render(
             request,
@@ -246,8 +286,10 @@ def entry_page(request: Request, key: str = "") -> HTMLResponse:
 
 
 @router.get("/departments")
-def departments_page(request: Request, name: str | None = None) -> HTMLResponse:
-    kb, problem = knowledge(request)
+def departments_page(
+    request: Request, open_knowledge: KnowledgeOpenerDep, name: str | None = None
+) -> HTMLResponse:
+    kb, problem = knowledge(open_knowledge)
     departments, selected, items = [], None, []
     if kb is not None:
         departments = kb.departments()
@@ -277,9 +319,13 @@ def _filters(channel: str | None, filter: str | None) -> tuple[str | None, str |
 
 
 @router.get("/log")
-def log_page(request: Request, channel: str | None = None, filter: str | None = None):
+def log_page(
+    request: Request,
+    log: ConversationLogDep,
+    channel: str | None = None,
+    filter: str | None = None,
+):
     channel, filter = _filters(channel, filter)
-    log = request.app.state.conversation_log
     conversations = log.conversations(channel=channel, filter=filter)
     log.audit("log", len(conversations), channel, filter)
     return render(
@@ -295,9 +341,14 @@ def log_page(request: Request, channel: str | None = None, filter: str | None = 
 
 @router.post("/forget")
 def forget_conversation(
-    request: Request, sender: str = Form(""), csrf: str = Form(""), confirm: str = Form("")
+    request: Request,
+    settings: SettingsDep,
+    log: ConversationLogDep,
+    sender: str = Form(""),
+    csrf: str = Form(""),
+    confirm: str = Form(""),
 ) -> HTMLResponse:
-    """删除这段对话: first a page that asks to confirm, then the deletion (bot/retention.py:
+    """删除这段对话: first a page that asks to confirm, then the deletion (bot/chat/retention.py:
     the log's turns and Rasa's events, overwritten in the files)."""
 
     def message(status_code: int, title: str, text: str) -> HTMLResponse:
@@ -309,13 +360,12 @@ def forget_conversation(
         return message(400, "没有删除", "页面已过期，请刷新后再试。")
     if not FULL_LOG_ID.match(sender):  # the log page always sends the whole id
         return message(400, "没有删除", "对话编号不对，请从对话记录页面删除。")
-    settings = request.app.state.settings
     try:
         found = conversation(settings, sender)
         if not found.turns:
             raise ForgetError("对话记录里没有这段对话，可能已经删除了")
         if confirm != "yes":
-            request.app.state.conversation_log.audit("forget", found.turns)
+            log.audit("forget", found.turns)
             return render(
                 request,
                 "console/forget.html",
@@ -336,17 +386,19 @@ def forget_conversation(
 
 
 @router.get("/unanswered")
-def unanswered_page(request: Request) -> HTMLResponse:
-    groups = request.app.state.conversation_log.unanswered()
-    request.app.state.conversation_log.audit("unanswered", len(groups))
+def unanswered_page(request: Request, log: ConversationLogDep) -> HTMLResponse:
+    groups = log.unanswered()
+    log.audit("unanswered", len(groups))
     return render(request, "console/unanswered.html", groups=groups)
 
 
 @router.get("/log.csv")
-def log_csv(request: Request, channel: str | None = None, filter: str | None = None) -> Response:
+def log_csv(
+    log: ConversationLogDep, channel: str | None = None, filter: str | None = None
+) -> Response:
     channel, filter = _filters(channel, filter)
-    turns = request.app.state.conversation_log.turns(channel=channel, filter=filter, limit=100_000)
-    request.app.state.conversation_log.audit("log.csv", len(turns), channel, filter)
+    turns = log.turns(channel=channel, filter=filter, limit=100_000)
+    log.audit("log.csv", len(turns), channel, filter)
     return Response(
         turns_csv(turns).encode("utf-8"),
         media_type="text/csv; charset=utf-8",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
-from collections import OrderedDict, deque
 
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.console.passwords import password_fingerprint
+from bot.deps import ConversationLogDep, SettingsDep
 
 SESSION_COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
@@ -25,35 +24,37 @@ class NotSignedIn(Exception):
         self.next_path = next_path
 
 
-def _serializer(request: Request, purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(request.app.state.settings.secret_key, salt=purpose)
+def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=purpose)
 
 
-def new_session(request: Request) -> str:
+def new_session(settings, log) -> str:
     payload = {
-        "v": password_fingerprint(request.app.state.conversation_log),
+        "v": password_fingerprint(log),
         "csrf": secrets.token_urlsafe(24),
     }
-    return _serializer(request, SESSION_COOKIE).dumps(payload)
+    return _serializer(settings.secret_key, SESSION_COOKIE).dumps(payload)
 
 
-def read_session(request: Request) -> dict | None:
+def read_session(request: Request, settings, log) -> dict | None:
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return None
     try:
-        payload = _serializer(request, SESSION_COOKIE).loads(raw, max_age=SESSION_MAX_AGE)
+        payload = _serializer(settings.secret_key, SESSION_COOKIE).loads(
+            raw, max_age=SESSION_MAX_AGE
+        )
     except BadSignature:
         return None
-    current = password_fingerprint(request.app.state.conversation_log)
+    current = password_fingerprint(log)
     if not isinstance(payload, dict) or current is None or payload.get("v") != current:
         return None
     return payload
 
 
-def require_operator(request: Request) -> dict:
+def require_operator(request: Request, settings: SettingsDep, log: ConversationLogDep) -> dict:
     """Dependency of every console page except sign-in."""
-    session = read_session(request)
+    session = read_session(request, settings, log)
     if session is None:
         raise NotSignedIn(request.url.path)
     request.state.console_session = session
@@ -70,61 +71,17 @@ def csrf_ok(expected: str | None, submitted: str | None) -> bool:
     )
 
 
-def new_login_token(request: Request) -> tuple[str, str]:
+def new_login_token(settings) -> tuple[str, str]:
     """(raw token for the form, signed value for the cookie): double-submit CSRF for sign-in."""
     token = secrets.token_urlsafe(24)
-    return token, _serializer(request, LOGIN_COOKIE).dumps(token)
+    return token, _serializer(settings.secret_key, LOGIN_COOKIE).dumps(token)
 
 
-def login_token(request: Request) -> str | None:
+def login_token(request: Request, settings) -> str | None:
     raw = request.cookies.get(LOGIN_COOKIE)
     if not raw:
         return None
     try:
-        return _serializer(request, LOGIN_COOKIE).loads(raw, max_age=LOGIN_MAX_AGE)
+        return _serializer(settings.secret_key, LOGIN_COOKIE).loads(raw, max_age=LOGIN_MAX_AGE)
     except BadSignature:
         return None
-
-
-MAX_THROTTLED_CLIENTS = 10_000
-
-
-class LoginThrottle:
-    """At most `limit` failed sign-ins per client within `window` seconds.
-
-    Only clients with a recent failure are remembered, at most `max_clients` of them (the
-    longest-quiet one is forgotten first), so a flood of addresses cannot grow the map.
-    """
-
-    def __init__(
-        self, limit: int = 5, window: float = 600, max_clients: int = MAX_THROTTLED_CLIENTS
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.max_clients = max_clients
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def _prune(self, failures: deque[float]) -> deque[float]:
-        cutoff = time.monotonic() - self.window
-        while failures and failures[0] < cutoff:
-            failures.popleft()
-        return failures
-
-    def blocked(self, client: str) -> bool:
-        failures = self._failures.get(client)
-        if failures is None:
-            return False
-        if not self._prune(failures):
-            del self._failures[client]
-            return False
-        return len(failures) >= self.limit
-
-    def failed(self, client: str) -> None:
-        failures = self._prune(self._failures.pop(client, None) or deque())
-        failures.append(time.monotonic())
-        self._failures[client] = failures  # most recent failure last
-        while len(self._failures) > self.max_clients:
-            self._failures.popitem(last=False)
-
-    def succeeded(self, client: str) -> None:
-        self._failures.pop(client, None)

@@ -12,10 +12,10 @@ import re
 import unicodedata
 from pathlib import Path
 
-from bot.api_models import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
-from bot.chat_service import UNAVAILABLE_TEXT
+from bot.api.models import MAX_MESSAGE_CHARS, TOO_LONG_MESSAGE
+from bot.chat.service import UNAVAILABLE_TEXT
+from bot.chat.visible_text import visible_text
 from bot.settings import DEFAULT_RETENTION_DAYS
-from bot.visible_text import visible_text
 from bot.wechat.menu import (
     EMPTY_TEXT,
     MENU_WORDS,

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 
-from bot.rate_limit import RateLimit, admit, too_fast_text
+from bot.api.rate_limit import RateLimit, admit, too_fast_text
 from bot.wechat.answering import answer_message
 from bot.wechat.config import WeChatConfig
 from bot.wechat.dedupe import Deduper

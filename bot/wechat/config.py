@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.ids import WECHAT_USER, keyed_digest
+from bot.chat.ids import WECHAT_USER, keyed_digest
 from bot.settings import DEFAULT_RETENTION_DAYS, Settings
 
 

@@ -7,17 +7,16 @@ import sqlite3
 from functools import lru_cache
 from pathlib import Path
 
-from bot.privacy import retention_notice
+from bot.api.starters import STARTERS
 from bot.settings import DEFAULT_RETENTION_DAYS
-from bot.starters import STARTERS
 from bot.wechat.phone_text import SIMPLER, Choice, PhoneAnswer, numbered
 from knowledge.errors import KnowledgeError
 from knowledge.store import open_kb
-from knowledge.wording import HOTLINE, HOTLINE_NAME
+from knowledge.wording import HOTLINE, HOTLINE_NAME, retention_notice
 
 log = logging.getLogger(__name__)
 
-# The starter topics of the web page, with their longer menu titles (bot/starters.py).
+# The starter topics of the web page, with their longer menu titles (bot/api/starters.py).
 TOPICS = [Choice(s.menu_title, s.message) for s in STARTERS]
 
 MENU_WORDS = {"菜单", "目录", "帮助", "主菜单", "0", "menu", "help"}

@@ -12,8 +12,8 @@ import time
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from bot.deps import ChatServiceDep, SettingsDep, WeChatBridgeDep
 from bot.wechat import protocol
-from bot.wechat.bridge import WeChatBridge
 from bot.wechat.config import WeChatConfig
 from bot.wechat.xml_reply import text_reply_xml
 
@@ -36,21 +36,9 @@ def _plain(text: str, status: int = 200) -> Response:
     return PlainTextResponse(text, status_code=status)
 
 
-def _bridge(request: Request) -> WeChatBridge:
-    bridge = getattr(request.app.state, "wechat_bridge", None)
-    if bridge is None:
-        per_minute = request.app.state.settings.rate_limit_per_minute
-        bridge = request.app.state.wechat_bridge = WeChatBridge(per_minute=per_minute)
-    return bridge
-
-
-def _config(request: Request) -> WeChatConfig:
-    return WeChatConfig.from_settings(request.app.state.settings)
-
-
 @router.get("/wechat", include_in_schema=False)
-async def handshake(request: Request) -> Response:
-    config = _config(request)
+async def handshake(request: Request, settings: SettingsDep) -> Response:
+    config = WeChatConfig.from_settings(settings)
     if not config.enabled:
         return _plain(OFF, 503)
     q = request.query_params
@@ -62,9 +50,14 @@ async def handshake(request: Request) -> Response:
 
 
 @router.post("/wechat", include_in_schema=False)
-async def receive(request: Request) -> Response:
+async def receive(
+    request: Request,
+    settings: SettingsDep,
+    bridge: WeChatBridgeDep,
+    chat_service: ChatServiceDep,
+) -> Response:
     arrived = time.monotonic()
-    config = _config(request)
+    config = WeChatConfig.from_settings(settings)
     if not config.enabled:
         return _plain(OFF, 503)
     q = request.query_params
@@ -107,13 +100,12 @@ async def receive(request: Request) -> Response:
     # Both modes: a (timestamp, nonce, signature) seen before is accepted again only for the
     # same message (WeChat's retry, answered once by the deduper), never for another one.
     signed = q.get("msg_signature", "") if safe_mode else q.get("signature", "")
-    bridge = _bridge(request)
     if not bridge.replay.admit((timestamp, nonce, signed), protocol.message_key(message)):
         return _plain("forbidden: replayed signature", 403)
 
     try:
         text = await bridge.receive(
-            message, config=config, chat_service=request.app.state.chat_service, arrived=arrived
+            message, config=config, chat_service=chat_service, arrived=arrived
         )
         if text is None:
             return _plain("success")

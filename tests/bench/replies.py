@@ -3,7 +3,7 @@ HTTP error or timeout."""
 
 from __future__ import annotations
 
-from bot import chat_service
+from bot.chat import service as chat_service
 
 UNAVAILABLE_TEXT: str = chat_service.UNAVAILABLE_TEXT
 # The "busy" reply is new in the gateway; an older gateway has none.

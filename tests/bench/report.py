@@ -149,7 +149,7 @@ DOC_DEFINITIONS = """## What the figures mean
   `/api/chat` (a new sender per question on the last two). One round first as a warm-up, not
   counted. Percentiles are nearest-rank: values that were really observed.
 - **Answered**: a reply that is neither the "busy" nor the "unavailable" text
-  (`bot.chat_service.BUSY_TEXT`, `UNAVAILABLE_TEXT`), nor an HTTP error or a timeout (10 s).
+  (`bot.chat.service.BUSY_TEXT`, `UNAVAILABLE_TEXT`), nor an HTTP error or a timeout (10 s).
   Rates count answered messages only, over the time from the first question to the last reply.
   Latencies of the load runs cover every request, whatever its outcome.
 - **Conversations at once**: each conversation sends 4 questions back to back, then a new

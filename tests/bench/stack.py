@@ -264,7 +264,7 @@ def free_ports_in_a_row(count: int, tries: int = 50) -> int:
 
 
 # The bench is one client sending as fast as the stack answers: the gateway's rate limits
-# (bot/rate_limit.py) would measure themselves. A stack already running keeps its own.
+# (bot/api/rate_limit.py) would measure themselves. A stack already running keeps its own.
 NO_RATE_LIMITS = {"RATE_LIMIT_PER_MINUTE": "0", "RATE_LIMIT_PER_ADDRESS_PER_MINUTE": "0"}
 
 

@@ -37,7 +37,7 @@ def make_settings(tmp_path):
             "app_env": "development",
             "secret_key": "test-secret-key-that-is-long-enough-000",
             "conversation_db": tmp_path / "conversations.db",
-            # Never the repository's var/: the gateway purges its tracker files (bot/retention.py).
+            # Never the repository's var/: the gateway purges its tracker files (bot/chat/retention.py).
             "rasa_tracker_db": tmp_path / "rasa_tracker.db",
             "knowledge_db": tmp_path / "missing-knowledge.db",
             "log_dir": tmp_path / "logs",
@@ -59,8 +59,8 @@ def make_settings(tmp_path):
 def make_client(make_settings):
     clients: list[TestClient] = []
 
-    def make(rasa: FakeRasa | None = None, **overrides) -> TestClient:
-        app = create_app(make_settings(rasa, **overrides))
+    def make(rasa: FakeRasa | None = None, open_knowledge=None, **overrides) -> TestClient:
+        app = create_app(make_settings(rasa, **overrides), open_knowledge)
         client = TestClient(app)
         client.__enter__()  # runs the lifespan, closed below
         clients.append(client)
@@ -77,10 +77,10 @@ def client(make_client, fake_rasa) -> TestClient:
 
 
 @pytest.fixture
-def console_client(client) -> TestClient:
+def console_client(make_client, fake_rasa) -> TestClient:
     """A client of an app with a console password and the fake knowledge base."""
+    client = make_client(fake_rasa("normal"), open_knowledge=FakeKnowledgeBase)
     set_password(client.app.state.conversation_log, CONSOLE_PASSWORD)
-    client.app.state.open_knowledge = FakeKnowledgeBase
     return client
 
 

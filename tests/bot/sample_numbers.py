@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.masking import _ID_CHECK, _ID_WEIGHTS
+from bot.chat.masking import _ID_CHECK, _ID_WEIGHTS
 
 
 def identity_number(first17: str = "42020219900307123") -> str:

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from bot import cli
-from bot.backup import backup
-from bot.conversation_log import ConversationLog, Turn
+from bot.chat.conversation_log import ConversationLog, Turn
+from bot.cli import commands as cli
+from bot.cli.backup import backup
 
 
 def turn(index: int) -> Turn:

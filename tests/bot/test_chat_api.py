@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from bot.api_models import (
+from bot import deps
+from bot.api.middleware import CONTENT_SECURITY_POLICY
+from bot.api.models import (
     BAD_ANSWER_ID,
     BAD_FEEDBACK_VALUE,
     EMPTY_MESSAGE,
@@ -18,9 +20,8 @@ from bot.api_models import (
     NOT_TEXT,
     TOO_LONG_MESSAGE,
 )
-from bot.chat_service import UNAVAILABLE_TEXT
-from bot.middleware import CONTENT_SECURITY_POLICY
-from bot.plain_summaries import PlainSummaries
+from bot.chat.plain_summaries import PlainSummaries
+from bot.chat.service import UNAVAILABLE_TEXT
 from bot.settings import Settings
 from knowledge.errors import KnowledgeBaseMissing
 from tests.fakes import BLIND_MASSAGE_SOURCE, DOC, PLAIN_13, FakeKnowledgeBase
@@ -258,8 +259,9 @@ def test_client_key_cannot_read_or_write_a_cookie_conversation(make_client, fake
     token = alice.cookies.get("conversation")
 
     mallory = make_client(rasa)
-    mallory.app.state.conversation_log = alice.app.state.conversation_log  # same log
-    mallory.app.state.chat_service = alice.app.state.chat_service
+    # The same log and service as alice's.
+    mallory.app.dependency_overrides[deps.conversation_log] = lambda: alice.app.state.conversation_log
+    mallory.app.dependency_overrides[deps.chat_service] = lambda: alice.app.state.chat_service
     stolen = mallory.post("/api/chat", json={"sender": token, "message": "看看历史"})
     assert stolen.status_code == 200
     assert "我的私事" not in stolen.text
@@ -359,7 +361,7 @@ def test_healthz_reports_each_part(make_client, fake_rasa):
 
 
 def test_healthz_is_200_when_every_part_is_up(make_client, fake_rasa, monkeypatch):
-    from bot import health
+    from bot.api import health
 
     monkeypatch.setattr(health, "knowledge_base_health", lambda path: {"ok": True})
     response = make_client(fake_rasa("normal")).get("/healthz")
@@ -396,8 +398,8 @@ def test_openapi_describes_the_chat_api(client):
 # -- easy read: each source carries its entry's plain summary ---------------------------------
 
 
-def test_sources_carry_the_plain_summary_from_the_knowledge_base(client):
-    client.app.state.open_knowledge = FakeKnowledgeBase  # the gateway's knowledge base
+def test_sources_carry_the_plain_summary_from_the_knowledge_base(make_client, fake_rasa):
+    client = make_client(fake_rasa("normal"), open_knowledge=FakeKnowledgeBase)
     body = client.post("/api/chat", json={"message": "盲人按摩考试在哪报名"}).json()
     assert body["sources"][0]["ref"] == "二（八）13"
     assert body["sources"][0]["plain"] == "\n".join(PLAIN_13)
@@ -435,7 +437,7 @@ def test_a_source_names_its_entry_and_the_payload_of_its_full_text(client):
 
 
 def test_a_target_has_a_key_but_no_full_text_button():
-    from bot.chat_service import api_source
+    from bot.chat.service import api_source
 
     target = {"kind": "target", "key": "黄政办发〔2022〕60号#target-2500", "document": "x"}
     assert api_source(target)["key"] == target["key"] and api_source(target)["detail"] is None

@@ -12,9 +12,10 @@ import time
 import pytest
 import yaml
 
-from bot import cli, launcher
+from bot.chat.conversation_log import ConversationLog
+from bot.cli import commands as cli
+from bot.cli import launcher
 from bot.console.passwords import verify_password
-from bot.conversation_log import ConversationLog
 from bot.settings import REPO_ROOT, Settings
 
 

@@ -11,10 +11,12 @@ import pytest
 from fastapi.routing import APIRoute
 from itsdangerous import URLSafeTimedSerializer
 
+from bot import deps
+from bot.chat.rasa_client import RasaClient
 from bot.console.passwords import WeakPassword, has_password, set_password, verify_password
-from bot.console.phone_text import spoken_ref
-from bot.console.session import SESSION_COOKIE, LoginThrottle
-from bot.rasa_client import RasaClient
+from bot.console.session import SESSION_COOKIE
+from bot.console.spoken import spoken_ref
+from bot.console.throttle import LoginThrottle
 from tests.bot.conftest import CONSOLE_PASSWORD, sign_in
 from tests.fakes import DOC, FakeDocument, FakeEntry, FakeKnowledgeBase
 
@@ -174,7 +176,7 @@ def test_the_sign_in_form_for_an_unsigned_page_reads_the_password_off_the_event_
 
 
 def test_no_password_means_no_way_in(client):
-    client.app.state.open_knowledge = lambda: None
+    client.app.dependency_overrides[deps.knowledge_opener] = lambda: lambda: None
     page = client.get("/console/login")
     assert "python -m bot set-password" in page.text
     for guess in ("", "admin", "password", "changeme"):
@@ -250,7 +252,7 @@ def test_copy_text_takes_the_plan_title_from_the_knowledge_base(signed_in):
         def document(self, number=None):
             return FakeDocument(DOC, "另一个标题的方案")
 
-    signed_in.app.state.open_knowledge = Renamed
+    signed_in.app.dependency_overrides[deps.knowledge_opener] = lambda: Renamed
     page = signed_in.get("/console", params={"q": "盲人按摩考试"}).text
     assert f"根据《另一个标题的方案》（{DOC}）二（八）第13条" in page
     assert "根据《黄石市促进残疾人就业三年行动实施方案" not in page
@@ -309,7 +311,7 @@ def test_missing_knowledge_base_is_explained(signed_in):
     def missing():
         raise FileNotFoundError
 
-    signed_in.app.state.open_knowledge = missing
+    signed_in.app.dependency_overrides[deps.knowledge_opener] = lambda: missing
     page = signed_in.get("/console", params={"q": "盲人"})
     assert page.status_code == 200 and "知识库暂时不可用" in page.text
 

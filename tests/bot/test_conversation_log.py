@@ -10,7 +10,7 @@ import time
 import httpx
 
 from bot.app import create_app
-from bot.conversation_log import UNANSWERED_SQL, ConversationLog, Turn, normalize_question
+from bot.chat.conversation_log import UNANSWERED_SQL, ConversationLog, Turn, normalize_question
 
 
 def turn(

@@ -8,7 +8,7 @@ import uuid
 import httpx
 import pytest
 
-from bot.chat_service import PRIVATE_MESSAGE
+from bot.chat.service import PRIVATE_MESSAGE
 from knowledge import wording
 
 pytestmark = pytest.mark.e2e

@@ -28,8 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import create_app
+from bot.chat.visible_text import visible_text
 from bot.settings import Settings
-from bot.visible_text import visible_text
 from tests.fakes import FakeRasa
 
 # About a minute of fuzzing through a real uvicorn gateway: `make test`, not `make check`.
@@ -160,7 +160,7 @@ def request_body_schema(case) -> dict | None:
 
 def as_validated(body):
     """The body as the API validates it (the length and emptiness rules of its description):
-    strings trimmed, the message without invisible characters (bot.visible_text)."""
+    strings trimmed, the message without invisible characters (bot.chat.visible_text)."""
     if not isinstance(body, dict):
         return body
     out = {k: v.strip() if isinstance(v, str) else v for k, v in body.items()}

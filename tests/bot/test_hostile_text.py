@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.masking import MOBILE_MASK
-from bot.visible_text import joins_symbols, visible_text
+from bot.chat.masking import MOBILE_MASK
+from bot.chat.visible_text import joins_symbols, visible_text
 from knowledge import search as kb_search
 from knowledge.answering import Answer, respond, topics
 from knowledge.answering.decision import open_decision
@@ -131,7 +131,7 @@ def assert_answer_or_clear_refusal(response) -> None:
 
 
 def assert_only_visible_text_went_on(client, rasa, before: int) -> None:
-    """What Rasa and the conversation log got is readable, visible text (bot.visible_text)."""
+    """What Rasa and the conversation log got is readable, visible text (bot.chat.visible_text)."""
     for sent in rasa.received[before:]:
         message = sent["message"]
         assert not invisible(message), repr(message)

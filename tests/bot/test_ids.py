@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-from bot.chat_routes import public_handle
-from bot.chat_service import ChatService
-from bot.conversation_log import ConversationLog, hash_sender
-from bot.ids import keyed_digest
+from bot.api.chat_routes import public_handle
+from bot.chat.conversation_log import ConversationLog, hash_sender
+from bot.chat.ids import keyed_digest
+from bot.chat.service import ChatService
 from bot.wechat.config import WeChatConfig
 
 SECRET = "test-secret-key-that-is-long-enough-000"
@@ -28,9 +26,6 @@ def test_every_id_is_made_by_the_one_helper(tmp_path):
         ConversationLog(tmp_path / "c.db", SECRET).sender_hash("web:abc") == LOG_SENDER_OF_WEB_ABC
     )
     assert ChatService(None, None, SECRET).rasa_sender("web:abc") == RASA_SENDER_OF_WEB_ABC
-    request = SimpleNamespace(
-        app=SimpleNamespace(state=SimpleNamespace(settings=SimpleNamespace(secret_key=SECRET)))
-    )
-    assert public_handle(request, "web:abc") == "web-" + LOG_SENDER_OF_WEB_ABC[:12]
+    assert public_handle(SECRET, "web:abc") == "web-" + LOG_SENDER_OF_WEB_ABC[:12]
     config = WeChatConfig("t", "", "", "", "", SECRET)
     assert config.conversation_id("web:abc") == "wechat:" + LOG_SENDER_OF_WEB_ABC

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.masking import BANK_CARD_MASK, ID_CARD_MASK, MOBILE_MASK, id18_valid, luhn_valid, mask
+from bot.chat.masking import BANK_CARD_MASK, ID_CARD_MASK, MOBILE_MASK, id18_valid, luhn_valid, mask
 from tests.bot.sample_numbers import MOBILE, identity_number, luhn_number
 
 ID = identity_number()

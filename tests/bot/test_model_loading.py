@@ -7,9 +7,9 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from bot import retrain
-from bot.model_loading import marker
-from bot.rasa_client import RasaClient
+from bot.chat.model_loading import marker
+from bot.chat.rasa_client import RasaClient
+from bot.cli import retrain
 
 
 def test_while_a_rasa_loads_a_model_its_conversations_go_to_another(fake_rasa, tmp_path):

@@ -8,10 +8,10 @@ import time
 
 import yaml
 
-from bot import launcher
-from bot.chat_service import BUSY_KIND, BUSY_TEXT, ChatService
-from bot.conversation_log import ConversationLog
-from bot.rasa_client import SESSION_START, RasaBusy, RasaClient, RasaUnavailable
+from bot.chat.conversation_log import ConversationLog
+from bot.chat.rasa_client import SESSION_START, RasaBusy, RasaClient, RasaUnavailable
+from bot.chat.service import BUSY_KIND, BUSY_TEXT, ChatService
+from bot.cli import launcher
 from bot.settings import Settings
 
 SECRET = "test-secret-key-that-is-long-enough-000"

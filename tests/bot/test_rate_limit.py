@@ -10,14 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from bot import launcher
+from bot.api.chat_routes import LOCAL_TOOL_HEADER
+from bot.api.client_address import client_address, parse_trusted_proxies
+from bot.api.rate_limit import ChatLimits, RateLimit, admit, too_fast_text
 from bot.app import create_app
-from bot.chat_routes import LOCAL_TOOL_HEADER
-from bot.client_address import client_address, parse_trusted_proxies
-from bot.rate_limit import ChatLimits, RateLimit, admit, too_fast_text
+from bot.cli import launcher
 from bot.settings import Settings
 from bot.wechat.bridge import WeChatBridge
-from bot.wechat_sim import read_reply
+from bot.wechat.simulator import read_reply
 from tests.bot.wechat_fixtures.support import (
     FakeChatService,
     make_app,

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli, retention
-from bot.chat_service import ChatService
-from bot.conversation_log import ConversationLog, Turn
-from bot.privacy import retention_notice
-from bot.retention import ForgetError, forget, purge, tracker_files
-from bot.wechat_sim import read_reply
+from bot.api.privacy import retention_notice
+from bot.chat import retention
+from bot.chat.conversation_log import ConversationLog, Turn
+from bot.chat.retention import ForgetError, forget, purge, tracker_files
+from bot.chat.service import ChatService
+from bot.cli import commands as cli
+from bot.wechat.simulator import read_reply
 from knowledge.wording import HOTLINE, LOCAL_FEDERATION
 from tests.bot.wechat_fixtures.support import (
     FakeChatService,

@@ -26,9 +26,10 @@ import httpx
 import pytest
 import yaml
 
-from bot import retrain, review
+from bot.chat.conversation_log import ConversationLog, normalize_question
+from bot.cli import retrain
+from bot.console import review
 from bot.console.passwords import set_password
-from bot.conversation_log import ConversationLog, normalize_question
 from bot.settings import REPO_ROOT
 
 pytestmark = pytest.mark.e2e

@@ -11,9 +11,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 
-from bot import retention, retrain, review, reviewed
-from bot.chat_service import PRIVATE_MESSAGE
-from bot.conversation_log import ConversationLog, Turn, normalize_question
+from bot.chat import retention
+from bot.chat.conversation_log import ConversationLog, Turn, normalize_question
+from bot.chat.service import PRIVATE_MESSAGE
+from bot.cli import retrain
+from bot.console import review, reviewed
 from bot.settings import REPO_ROOT
 from tests.eval import sets
 
@@ -296,7 +298,7 @@ def test_reports_newest_first(make_settings):
 
 
 def test_reviewed_export_from_the_command_line(tmp_path, monkeypatch, capsys, log):
-    from bot import cli
+    from bot.cli import commands as cli
     from bot.settings import get_settings
 
     log.record(turn("api:a", "残疾人开网店有没有补贴", kind="out_of_scope"))

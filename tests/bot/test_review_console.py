@@ -7,9 +7,9 @@ import re
 
 import pytest
 
+from bot.chat.conversation_log import Turn
 from bot.console.passwords import set_password
 from bot.console.review_routes import retrain_starter
-from bot.conversation_log import Turn
 from tests.bot.conftest import CONSOLE_PASSWORD, sign_in
 
 DOC = "黄政办发〔2022〕60号"

@@ -10,16 +10,16 @@ from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 REPO = Path(__file__).resolve().parents[2]
 BOT = REPO / "bot"
-# Every gateway source, the WeChat bridge (bot/wechat/, bot/wechat_sim.py) included.
+# Every gateway source, the WeChat bridge (bot/wechat/, bot/wechat/simulator.py) included.
 GATEWAY_SOURCES = sorted(BOT.rglob("*.py"))
 WEBCHAT_SCRIPTS = sorted((REPO / "webchat").glob("*.js"))
 
 
 def test_the_gateway_sources_are_found():
     names = {p.relative_to(BOT).as_posix() for p in GATEWAY_SOURCES}
-    assert {"app.py", "chat_routes.py", "api_models.py", "launcher.py"} <= names
-    assert {"console/phone_text.py", "wechat/menu.py", "wechat/answering.py"} <= names
-    assert "wechat_sim.py" in names
+    assert {"app.py", "api/chat_routes.py", "api/models.py", "cli/launcher.py"} <= names
+    assert {"console/spoken.py", "wechat/menu.py", "wechat/answering.py"} <= names
+    assert "wechat/simulator.py" in names
 
 
 @pytest.mark.parametrize("path", GATEWAY_SOURCES, ids=lambda p: p.relative_to(BOT).as_posix())
@@ -36,7 +36,7 @@ def test_the_web_page_script_names_the_hotline_number_once(path):
 
 
 def test_the_wechat_fallback_is_the_chat_service_one():
-    from bot.chat_service import UNAVAILABLE_TEXT
+    from bot.chat.service import UNAVAILABLE_TEXT
     from bot.wechat import answering
 
     assert answering.UNAVAILABLE_TEXT is UNAVAILABLE_TEXT

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.chat_service import PRIVATE_MESSAGE, merge_messages
+from bot.chat.service import PRIVATE_MESSAGE, merge_messages
 
 
 def test_an_answer_of_the_check_is_logged_as_a_placeholder(make_client, fake_rasa):

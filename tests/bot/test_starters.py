@@ -1,10 +1,10 @@
-"""One list of starter topics for the web page and the WeChat menu (bot/starters.py)."""
+"""One list of starter topics for the web page and the WeChat menu (bot/api/starters.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bot.starters import STARTERS
+from bot.api.starters import STARTERS
 from bot.wechat.menu import TOPICS
 
 WEBCHAT = Path(__file__).resolve().parents[2] / "webchat"

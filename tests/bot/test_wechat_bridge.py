@@ -15,7 +15,7 @@ from bot.settings import REPO_ROOT
 from bot.wechat.config import WeChatConfig
 from bot.wechat.menu import HOTLINE, NEUTRAL_SUBJECT, NO_PLAIN, TOPICS, welcome
 from bot.wechat.phone_text import MORE_HINT
-from bot.wechat_sim import message_xml, read_reply
+from bot.wechat.simulator import message_xml, read_reply
 from knowledge.store import open_kb
 from tests.bot.wechat_fixtures.fake_wechat_api import FakeWeChatAPI
 from tests.bot.wechat_fixtures.support import (
@@ -527,7 +527,7 @@ async def test_chat_service_failure_still_answers_with_the_hotline():
 
 
 WECHAT_SOURCES = sorted((REPO_ROOT / "bot" / "wechat").glob("*.py")) + [
-    REPO_ROOT / "bot" / "wechat_sim.py"
+    REPO_ROOT / "bot" / "wechat" / "simulator.py"
 ]
 
 

@@ -13,12 +13,13 @@ import httpx
 import pytest
 import uvicorn
 
-import bot.wechat_sim
+import bot.wechat.simulator
+from bot import deps
 from bot.app import create_app
 from bot.settings import Settings
 from bot.wechat.bridge import WeChatBridge
-from bot.wechat_sim import Try, build_parser, read_reply, report, safe_mode_request
-from bot.wechat_sim import main as sim_main
+from bot.wechat.simulator import Try, build_parser, read_reply, report, safe_mode_request
+from bot.wechat.simulator import main as sim_main
 from tests.bot.wechat_fixtures.fake_wechat_api import FakeWeChatAPI
 from tests.bot.wechat_fixtures.support import (
     AES_KEY,
@@ -192,7 +193,7 @@ def sim_settings(monkeypatch):
         for name in SIM_VARIABLES:
             monkeypatch.delenv(name, raising=False)
         settings = Settings(_env_file=None, **values)
-        monkeypatch.setattr(bot.wechat_sim, "get_settings", lambda: settings)
+        monkeypatch.setattr(bot.wechat.simulator, "get_settings", lambda: settings)
 
     use()
     return use
@@ -254,15 +255,15 @@ def test_simulator_reads_a_dotenv_file(monkeypatch, tmp_path):
         "GATEWAY_PORT=18555\n",
         encoding="utf-8",
     )
-    monkeypatch.setattr(bot.wechat_sim, "get_settings", lambda: Settings(_env_file=env_file))
-    args = build_parser(bot.wechat_sim.get_settings()).parse_args([])
+    monkeypatch.setattr(bot.wechat.simulator, "get_settings", lambda: Settings(_env_file=env_file))
+    args = build_parser(bot.wechat.simulator.get_settings()).parse_args([])
     assert (args.token, args.app_id, args.aes_key) == (TOKEN, APP_ID, AES_KEY)
     assert args.url == "http://127.0.0.1:18555/wechat"
 
 
 def test_simulator_default_url_follows_gateway_host_and_port(sim_settings):
     sim_settings(gateway_host="10.1.2.3", gateway_port=18555)
-    args = build_parser(bot.wechat_sim.get_settings()).parse_args([])
+    args = build_parser(bot.wechat.simulator.get_settings()).parse_args([])
     assert args.url == "http://10.1.2.3:18555/wechat"
 
 
@@ -304,8 +305,8 @@ async def test_shutdown_waits_for_a_late_answer_to_be_delivered(make_settings):
             wechat_api_base=api.base_url,
         )
         app = create_app(settings)
-        app.state.chat_service = chat
-        app.state.wechat_bridge = WeChatBridge(reply_budget=0.1)
+        app.dependency_overrides[deps.chat_service] = lambda: chat
+        app.state.wechat_bridge.reply_budget = 0.1  # the app's own bridge: shutdown drains it
         async with app.router.lifespan_context(app):
             async with asgi_client(app) as http:
                 assert (await post_plain(http, text_xml("盲人按摩考试"))).text == "success"

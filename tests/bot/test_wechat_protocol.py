@@ -8,7 +8,7 @@ import defusedxml.ElementTree as SafeET
 import pytest
 from wechatpy.crypto import WeChatCrypto
 
-from bot.wechat_sim import plaintext_request, read_reply, safe_mode_request, sign
+from bot.wechat.simulator import plaintext_request, read_reply, safe_mode_request, sign
 from tests.bot.wechat_fixtures.support import (
     AES_KEY,
     APP_ID,

@@ -210,9 +210,8 @@ def gateway_app(tmp_path_factory, fake_rasa_url):
         knowledge_db=tmp / "missing-knowledge.db",
         log_dir=tmp / "logs",
     )
-    app = create_app(settings)
+    app = create_app(settings, open_knowledge=FakeKnowledgeBase)
     set_password(app.state.conversation_log, CONSOLE_PASSWORD)
-    app.state.open_knowledge = FakeKnowledgeBase
     return app
 
 

@@ -3,7 +3,7 @@ GET /api/privacy) and how to have one deleted; the console deletes one."""
 
 from __future__ import annotations
 
-from bot.privacy import retention_notice
+from knowledge.wording import retention_notice
 
 CONSOLE_PASSWORD = "browser-test-console-password"  # set on the app in conftest.gateway_app
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from bot.chat_service import ChatReply
+from bot import deps
+from bot.chat.service import ChatReply
 from bot.settings import Settings
 from bot.wechat.bridge import WeChatBridge
 from bot.wechat.routes import router
-from bot.wechat_sim import message_xml, plaintext_request, read_reply, safe_mode_request
+from bot.wechat.simulator import message_xml, plaintext_request, read_reply, safe_mode_request
 
 FIXTURES = Path(__file__).parent
 TOKEN = "test-wechat-token"
@@ -72,13 +73,14 @@ def make_settings(**overrides) -> Settings:
 
 
 def make_app(chat_service, reply_budget: float = 4.5, **settings) -> FastAPI:
-    """The WeChat router in a bare app with G's contract on app.state (settings, chat_service)."""
+    """The WeChat router in a bare app, given what it depends on (bot/deps.py)."""
     app = FastAPI()
     app.include_router(router)
-    app.state.settings = make_settings(**settings)
-    app.state.chat_service = chat_service
-    app.state.conversation_log = None
-    app.state.wechat_bridge = WeChatBridge(reply_budget=reply_budget)
+    settings, bridge = make_settings(**settings), WeChatBridge(reply_budget=reply_budget)
+    app.dependency_overrides[deps.settings] = lambda: settings
+    app.dependency_overrides[deps.chat_service] = lambda: chat_service
+    app.dependency_overrides[deps.wechat_bridge] = lambda: bridge
+    app.state.wechat_bridge = bridge  # the tests look at its state
     return app
 
 

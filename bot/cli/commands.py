@@ -10,11 +10,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.backup import BackupFailed, backup
+from bot.chat.conversation_log import ConversationLog
+from bot.chat.retention import ForgetError, forget, purge
+from bot.cli.backup import BackupFailed, backup
+from bot.cli.launcher import Launcher
 from bot.console.passwords import WeakPassword, set_password
-from bot.conversation_log import ConversationLog
-from bot.launcher import Launcher
-from bot.retention import ForgetError, forget, purge
 from bot.settings import get_settings
 
 
@@ -109,7 +109,7 @@ def _size(size: int) -> str:
 def cmd_reviewed_export(args: argparse.Namespace) -> int:
     # Here, not at the top: the review loop brings knowledge.answering, 17 MB and 0.3 s more
     # for the long-lived supervisor of `python -m bot run` (53 MB without it).
-    from bot.reviewed import TRAINING_DIR, export
+    from bot.console.reviewed import TRAINING_DIR, export
 
     settings = _settings()
     log = ConversationLog(settings.conversation_db, settings.secret_key, busy_timeout=5)
@@ -130,8 +130,8 @@ def cmd_reviewed_export(args: argparse.Namespace) -> int:
 
 def cmd_retrain(args: argparse.Namespace) -> int:
     # Here, not at the top: 17 MB and 0.3 s more for the `run` supervisor (knowledge.answering).
-    from bot.retrain import Run
-    from bot.reviewed import TRAINING_DIR
+    from bot.cli.retrain import Run
+    from bot.console.reviewed import TRAINING_DIR
 
     report = Run(
         _settings(),

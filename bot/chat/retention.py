@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bot.conversation_log import (
+from bot.chat.conversation_log import (
     AUDIT,
     CREDENTIALS,
     REVIEWS,
@@ -36,8 +36,8 @@ from bot.conversation_log import (
     TURNS,
     hash_sender,
 )
-from bot.ids import RASA_SENDER, keyed_digest
-from bot.launcher import tracker_db
+from bot.chat.ids import RASA_SENDER, keyed_digest
+from bot.cli.launcher import tracker_db
 from bot.settings import Settings
 
 __all__ = [
@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 TEXT_TABLES = {TURNS: "time", REVIEWS: "asked"}  # a review goes with its question's time
 NO_TEXT_TABLES = {CREDENTIALS, AUDIT}  # the audit names pages and filters, never text
 # Text kept past RETENTION_DAYS on purpose: questions hotline staff chose to keep as anonymous
-# training examples (text and label only, no sender, no time; bot/review.py).
+# training examples (text and label only, no sender, no time; bot/console/review.py).
 KEPT_TEXT_TABLES = {TRAINING_EXAMPLES}
 RASA_EVENTS = "events"
 LOG_STORE = "对话记录"
@@ -72,7 +72,7 @@ BUSY_TIMEOUT_SECONDS = 5.0
 BATCH_ROWS = 500
 CHECKPOINT_TRIES = 10
 CHECKPOINT_PAUSE_SECONDS = 0.2
-# Channel prefixes of conversation ids (bot/chat_routes.py, bot/wechat/config.py).
+# Channel prefixes of conversation ids (bot/api/chat_routes.py, bot/wechat/config.py).
 CHANNEL_PREFIXES = ("web:", "api:", "wechat:")
 # The console shows the first 8 characters of a conversation's log id.
 LOG_ID = re.compile(r"^[0-9a-f]{8,32}$")
@@ -104,7 +104,7 @@ class ForgetError(ValueError):
 
 def tracker_files(settings: Settings) -> list[Path]:
     """Every Rasa tracker file that exists: those the launcher gives the Rasa processes
-    (bot/launcher.py `tracker_db`) and `<name>-2.db` … beside RASA_TRACKER_DB, where a second
+    (bot/cli/launcher.py `tracker_db`) and `<name>-2.db` … beside RASA_TRACKER_DB, where a second
     Rasa process kept its conversations (earlier versions, or more processes)."""
     files = [tracker_db(settings, index) for index in range(settings.rasa_processes)]
     first = settings.rasa_tracker_db

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
-from bot.api_models import FIELD_ERRORS, MALFORMED_BODY, NOT_AN_OBJECT
-from bot.middleware import SECURITY_HEADERS
+from bot.api.middleware import SECURITY_HEADERS
+from bot.api.models import FIELD_ERRORS, MALFORMED_BODY, NOT_AN_OBJECT
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,8 @@ import secrets
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from bot.api_models import (
+from bot.api.client_address import client_address
+from bot.api.models import (
     ANSWER_ID_HEADER,
     ERROR_RESPONSES,
     RETRY_AFTER_HEADER,
@@ -22,9 +23,15 @@ from bot.api_models import (
     FeedbackResponse,
     HistoryResponse,
 )
-from bot.client_address import client_address
-from bot.ids import PUBLIC_HANDLE, keyed_digest
-from bot.rate_limit import too_fast_text
+from bot.api.rate_limit import too_fast_text
+from bot.chat.ids import PUBLIC_HANDLE, keyed_digest
+from bot.deps import (
+    ChatLimitsDep,
+    ChatServiceDep,
+    ConversationLogDep,
+    SettingsDep,
+    TrustedProxiesDep,
+)
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
 COOKIE_NAME = "conversation"
@@ -51,17 +58,16 @@ def set_conversation_cookie(request: Request, response: Response, token: str) ->
     )
 
 
-def address_of(request: Request) -> str:
-    """The client's address for the per-address limit (bot.client_address: X-Forwarded-For
+def address_of(request: Request, trusted_proxies: list) -> str:
+    """The client's address for the per-address limit (bot.api.client_address: X-Forwarded-For
     only from TRUSTED_PROXIES)."""
     peer = request.client.host if request.client else None
     forwarded = request.headers.getlist("x-forwarded-for")
-    return client_address(peer, forwarded, request.app.state.trusted_proxies)
+    return client_address(peer, forwarded, trusted_proxies)
 
 
-def public_handle(request: Request, conversation_id: str) -> str:
+def public_handle(secret: str, conversation_id: str) -> str:
     """What the API shows as `sender` for a cookie conversation: not the token, not usable as a key."""
-    secret = request.app.state.settings.secret_key
     return "web-" + keyed_digest(secret, PUBLIC_HANDLE, conversation_id, length=12)
 
 
@@ -95,9 +101,8 @@ CHAT_RESPONSES = {
 LOCAL_TOOL_HEADER = "X-Local-Tool-Token"
 
 
-def is_local_tool(request: Request) -> bool:
+def is_local_tool(request: Request, token: str | None) -> bool:
     """A tool of the machine's owner (`make bench`), which asks for many people at once."""
-    token = request.app.state.settings.local_tool_token
     given = request.headers.get(LOCAL_TOOL_HEADER, "")
     return bool(token) and secrets.compare_digest(given.encode(), token.encode())
 
@@ -109,7 +114,15 @@ def is_local_tool(request: Request) -> bool:
     summary="向助手提问",
     description=CHAT_DESCRIPTION,
 )
-async def chat(body: ChatRequest, request: Request, response: Response) -> dict:
+async def chat(
+    body: ChatRequest,
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    chat_service: ChatServiceDep,
+    limits: ChatLimitsDep,
+    trusted_proxies: TrustedProxiesDep,
+) -> dict:
     """One answer per message; the conversation comes from `sender` or the cookie."""
     if body.sender is not None:
         conversation_id, channel, shown = f"api:{body.sender}", "api", body.sender
@@ -119,16 +132,16 @@ async def chat(body: ChatRequest, request: Request, response: Response) -> dict:
             token = secrets.token_urlsafe(16)
         set_conversation_cookie(request, response, token)
         conversation_id, channel = f"web:{token}", "web"
-        shown = public_handle(request, conversation_id)
+        shown = public_handle(settings.secret_key, conversation_id)
     wait = 0
-    if not is_local_tool(request):
-        wait = request.app.state.chat_limits.admit(conversation_id, address_of(request))
+    if not is_local_tool(request, settings.local_tool_token):
+        wait = limits.admit(conversation_id, address_of(request, trusted_proxies))
     if wait:
         # Before Rasa and the log: a message held back costs nothing and is not "unanswered".
         raise HTTPException(
             status_code=429, detail=too_fast_text(wait), headers={RETRY_AFTER_HEADER: str(wait)}
         )
-    reply = await request.app.state.chat_service.reply(
+    reply = await chat_service.reply(
         conversation_id=conversation_id, channel=channel, text=body.message, sender=shown
     )
     if reply.answer_id:
@@ -137,13 +150,13 @@ async def chat(body: ChatRequest, request: Request, response: Response) -> dict:
 
 
 @router.get("/history", response_model=HistoryResponse, summary="本对话的记录（仅 Cookie 对话）")
-def history(request: Request) -> dict:
+def history(request: Request, log: ConversationLogDep) -> dict:
     """本浏览器自己的对话记录（页面刷新后恢复用），每轮带 answer_id（即当时 /api/chat 的
     X-Answer-Id 响应头）和已给的反馈；没有 Cookie 时为空。"""
     token = cookie_token(request)
     if token is None:
         return {"turns": []}
-    turns = request.app.state.conversation_log.history(f"web:{token}")
+    turns = log.history(f"web:{token}")
     return {"turns": [{**t, "answer_id": t["id"]} for t in turns]}
 
 
@@ -153,9 +166,8 @@ def history(request: Request) -> dict:
     responses={**ERROR_RESPONSES, 404: {"description": "不是本对话的回答"}},
     summary="对一条回答点赞或点踩（仅 Cookie 对话）",
 )
-def feedback(body: FeedbackRequest, request: Request) -> dict:
+def feedback(body: FeedbackRequest, request: Request, log: ConversationLogDep) -> dict:
     token = cookie_token(request)
-    log = request.app.state.conversation_log
     if token is None or not log.set_feedback(f"web:{token}", body.answer_id, body.value):
         raise HTTPException(status_code=404, detail="找不到这条回答。")
     return {"ok": True}

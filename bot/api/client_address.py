@@ -4,7 +4,7 @@ The socket peer, unless the peer is one of TRUSTED_PROXIES: then X-Forwarded-For
 right (each proxy appends the address it saw), skipping trusted proxies; the first address that
 is not one is the client. Everything left of it was written by the client and may be made up.
 Nobody is trusted by default, so a client cannot choose its address by sending the header.
-uvicorn is given the same list (bot.launcher), uses the same rule and may already have put the
+uvicorn is given the same list (bot.cli.launcher), uses the same rule and may already have put the
 client into the peer; reading the header again then gives the same answer.
 """
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.model_loading import is_loading
+from bot.chat.model_loading import is_loading
 
 log = logging.getLogger(__name__)
 REST_WEBHOOK = "/webhooks/rest/webhook"
@@ -116,7 +116,7 @@ class RasaClient:
         self.session_turns = session_turns
         self._turns: OrderedDict[str, int] = OrderedDict()
         self._client: httpx.AsyncClient | None = None
-        # Where a retrain marks a Rasa server that is loading a new model (bot/model_loading.py).
+        # Where a retrain marks a Rasa server that is loading a new model (bot/chat/model_loading.py).
         self.run_dir = run_dir
 
     def _http(self) -> httpx.AsyncClient:

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 import httpx
 import yaml
 
+from bot.chat.conversation_log import ConversationLog
 from bot.console.passwords import has_password
-from bot.conversation_log import ConversationLog
 from bot.settings import REPO_ROOT, Settings
 from knowledge.wording import HOTLINE
 

@@ -1,6 +1,6 @@
 """`python -m bot retrain`: a retrain that cannot make the assistant worse.
 
-1. export the labelled questions (bot/reviewed.py);
+1. export the labelled questions (bot/console/reviewed.py);
 2. train a candidate Rasa model on data/ plus the export, into RETRAIN_DIR/<id>/ (the running
    model is not touched);
 3. `python -m tests.eval compare` (one process, so Rasa loads once): fit the candidate's answer
@@ -38,10 +38,10 @@ from typing import Any
 import httpx
 import yaml
 
-from bot.conversation_log import ConversationLog
-from bot.launcher import child_env
-from bot.model_loading import marker
-from bot.reviewed import TRAINING_DIR, export
+from bot.chat.conversation_log import ConversationLog
+from bot.chat.model_loading import marker
+from bot.cli.launcher import child_env
+from bot.console.reviewed import TRAINING_DIR, export
 from bot.settings import REPO_ROOT, Settings
 
 FROZEN_TEST = REPO_ROOT / "tests" / "eval" / "test.yml"
@@ -53,7 +53,7 @@ DATA = REPO_ROOT / "data"
 MAX_DROP = 1
 STEPS = ("export", "train", "compare", "gate", "switch")
 # Before a Rasa server loads the new model, the messages already sent to it are answered: the
-# gateway's promise is 3 s a reply (bot/chat_service.py REPLY_PROMISE_SECONDS).
+# gateway's promise is 3 s a reply (bot/chat/service.py REPLY_PROMISE_SECONDS).
 DRAIN_SECONDS = 3.0
 # Fine-tuning runs this share of config.yml's DIET epochs over all the data, reviewed examples
 # included (rasa train --epoch-fraction): 15 of 30, about half a full training's time.
@@ -373,7 +373,7 @@ def rasa_servers(settings: Settings) -> list[tuple[str, str]]:
 
 def load_model(url: str, token: str, model: Path, run_dir: Path | None = None) -> dict[str, Any]:
     """`PUT /model` on one Rasa server; it answers once the new model is loaded. Meanwhile the
-    gateway sends that server's conversations to the others (bot/model_loading.py)."""
+    gateway sends that server's conversations to the others (bot/chat/model_loading.py)."""
     if run_dir is None:
         return _load_model(url, token, model)
     flag = marker(run_dir, url)

@@ -24,17 +24,17 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from bot.button_titles import button_title
-from bot.ids import LOG_SENDER, RASA_SENDER, keyed_digest
+from bot.chat.button_titles import button_title
+from bot.chat.ids import LOG_SENDER, RASA_SENDER, keyed_digest
 
 TURNS = "turns"
 CREDENTIALS = "console_credentials"
 # Who looked at conversation text: one row per console page viewed or exported that shows it.
 AUDIT = "console_audit"
-# Hotline staff's verdicts on questions (bot/review.py): the question's text, never its sender.
+# Hotline staff's verdicts on questions (bot/console/review.py): the question's text, never its sender.
 REVIEWS = "reviews"
 # Labelled questions staff chose to keep as anonymous training examples: text and label only,
-# kept past RETENTION_DAYS (bot/retention.py KEPT_TABLES).
+# kept past RETENTION_DAYS (bot/chat/retention.py KEPT_TABLES).
 TRAINING_EXAMPLES = "training_examples"
 LOW_CONFIDENCE = 0.6
 # Answers that did not answer the question: the service was down, nothing matched, or the
@@ -50,7 +50,7 @@ UNANSWERED_SQL = (
     f"from {TURNS} t where answered = 0 and normalized != '' "
     "group by normalized order by count desc, last desc limit ?"
 )
-# The review queue (bot/review.py): typed questions (not button presses) that were not
+# The review queue (bot/console/review.py): typed questions (not button presses) that were not
 # answered, answered with low confidence, given 👎, or asked again by the same person within
 # REASK_SECONDS (a new typed message that is not a follow-up of the answer); busy and
 # service-down replies say nothing about the knowledge and are left out, and so are the situation
@@ -128,7 +128,7 @@ class ConversationLog:
                 db = Database(conn)
                 db.enable_wal()
                 # Text freed by an update or a delete is overwritten with zeros rather than
-                # left in the file's free space (retention, bot/retention.py).
+                # left in the file's free space (retention, bot/chat/retention.py).
                 db.execute("PRAGMA secure_delete=ON")
                 self._ensure_tables(db)
             except Exception:
@@ -172,7 +172,7 @@ class ConversationLog:
         db[TURNS].create_index(["time"], if_not_exists=True)
         # UNANSWERED_SQL: created on open, so an older log gets it too.
         db[TURNS].create_index(["answered", "normalized", "time"], if_not_exists=True)
-        # The review page's latest turn of a wording (bot/review.py).
+        # The review page's latest turn of a wording (bot/console/review.py).
         db[TURNS].create_index(["normalized", "time"], if_not_exists=True)
         db[CREDENTIALS].create(
             {"id": int, "salt": str, "hash": str, "params": str, "updated": str},
@@ -187,7 +187,7 @@ class ConversationLog:
             {
                 "normalized": str,  # normalize_question of the wording: one row per wording
                 "question": str,  # the (masked) wording, as last asked
-                "verdict": str,  # bot.review.VERDICTS
+                "verdict": str,  # bot.console.review.VERDICTS
                 "label": str,  # what the right answer is, as in tests/eval (null: none)
                 "reviewer": str,
                 "time": str,  # when it was reviewed
@@ -329,7 +329,7 @@ class ConversationLog:
         """Questions the assistant could not answer, grouped by normalised text, most frequent first."""
         return self._query(UNANSWERED_SQL, [limit])
 
-    # -- review (bot/review.py) -----------------------------------------------------------
+    # -- review (bot/console/review.py) -----------------------------------------------------------
     def review_candidates(self, limit: int = 500) -> list[dict[str, Any]]:
         """Wordings worth a review, not yet reviewed, with who asked and why (REVIEW_SQL)."""
         params = {"low": LOW_CONFIDENCE, "reask": REASK_SECONDS, "limit": limit}
@@ -352,7 +352,7 @@ class ConversationLog:
         self, rows: list[dict[str, Any]], keep: bool, held_back: Callable[[int], bool]
     ) -> None:
         """One review per wording. Whether a labelled wording is held back is decided here,
-        once: `held_back(n)` for the label's n-th wording (bot.review), so a check question
+        once: `held_back(n)` for the label's n-th wording (bot.console.review), so a check question
         never moves into training later."""
         with self._lock:
             db = self._database()

@@ -1,7 +1,7 @@
 """A Rasa server that is loading a new model: a marker file the gateway reads.
 
 While `PUT /model` loads a model (about 16 s on two busy cores) that Rasa server answers
-nothing. The retrain (bot/retrain.py) writes a marker for it first; the gateway's Rasa client
+nothing. The retrain (bot/cli/retrain.py) writes a marker for it first; the gateway's Rasa client
 then sends its conversations to another Rasa server (they share one tracker store, so each
 conversation keeps its context), and the switch waits for the messages already sent there.
 """

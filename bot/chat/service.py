@@ -8,12 +8,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from bot.conversation_log import ConversationLog, Turn
-from bot.ids import RASA_SENDER, keyed_digest
-from bot.masking import mask
-from bot.plain_summaries import PlainSummaries
-from bot.rasa_client import RasaBusy, RasaClient, RasaUnavailable
-from bot.visible_text import visible_text
+from bot.chat.conversation_log import ConversationLog, Turn
+from bot.chat.ids import RASA_SENDER, keyed_digest
+from bot.chat.masking import mask
+from bot.chat.plain_summaries import PlainSummaries
+from bot.chat.rasa_client import RasaBusy, RasaClient, RasaUnavailable
+from bot.chat.visible_text import visible_text
 from knowledge import payloads
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
@@ -33,7 +33,7 @@ REPLY_PROMISE_SECONDS = 3.0
 # sending the response after that wait.
 LOG_WAIT_SECONDS = 0.5
 RESPONSE_MARGIN_SECONDS = 0.2
-# `plain`: the entry's easy-read summary (bot/plain_summaries.py), null when it has none.
+# `plain`: the entry's easy-read summary (bot/chat/plain_summaries.py), null when it has none.
 API_SOURCE_FIELDS = ("document", "item", "ref", "title", "departments", "plain", "key")
 # What the log keeps of a message that answered the situation check (a disability, an age, a
 # place): that it was an answer, never the words.

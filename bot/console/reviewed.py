@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.conversation_log import ConversationLog, normalize_question
+from bot.chat.conversation_log import ConversationLog, normalize_question
 from bot.settings import REPO_ROOT
 from knowledge.answering.cues import topics
 

@@ -1,10 +1,10 @@
 """Talk to /wechat the way WeChat's servers do, without WeChat.
 
-    python -m bot.wechat_sim "盲人按摩考试怎么报名"
-    python -m bot.wechat_sim --voice "盲人按摩考试怎么报名"          # a voice message with Recognition
-    python -m bot.wechat_sim --aes-key <43 chars> --app-id wx123 "…"  # safe mode (encrypt_type=aes)
-    python -m bot.wechat_sim --retries 3 "…"                          # the same MsgId three times
-    python -m bot.wechat_sim --event subscribe
+    python -m bot.wechat.simulator "盲人按摩考试怎么报名"
+    python -m bot.wechat.simulator --voice "盲人按摩考试怎么报名"          # a voice message with Recognition
+    python -m bot.wechat.simulator --aes-key <43 chars> --app-id wx123 "…"  # safe mode (encrypt_type=aes)
+    python -m bot.wechat.simulator --retries 3 "…"                          # the same MsgId three times
+    python -m bot.wechat.simulator --event subscribe
 
 It signs (and in safe mode encrypts) each request, posts it, and prints the reply as a phone
 would show it. Defaults come from the gateway's own settings (environment or .env): WECHAT_TOKEN,
@@ -236,7 +236,7 @@ def build_parser(settings: Settings | None) -> argparse.ArgumentParser:
     aes_key = settings.wechat_encoding_aes_key if settings else ""
     url = _gateway_url(settings)
     parser = argparse.ArgumentParser(
-        prog="python -m bot.wechat_sim", description=__doc__.split("\n")[0]
+        prog="python -m bot.wechat.simulator", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
         "text",

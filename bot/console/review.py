@@ -1,7 +1,7 @@
 """The review queue: questions hotline staff should look at, grouped, and what a verdict stores.
 
 A question is worth a review when the assistant did not answer it, answered with low
-confidence, got 👎, or the person asked again right after (bot.conversation_log.REVIEW_SQL).
+confidence, got 👎, or the person asked again right after (bot.chat.conversation_log.REVIEW_SQL).
 Wordings that differ only slightly (SequenceMatcher ratio >= SIMILAR after normalisation:
 "怎么报名" / "如何报名") form one group, so one verdict covers them; the group counts the
 people who asked. A verdict stores one row per wording in the conversation log (text, label,
@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from difflib import SequenceMatcher
 from typing import Any
 
-from bot.conversation_log import ConversationLog
+from bot.chat.conversation_log import ConversationLog
 
 # Verdicts and what each shows in the console.
 VERDICTS = {

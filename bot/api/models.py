@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictStr, validator
 
-from bot.rate_limit import too_fast_text
-from bot.visible_text import visible_text
+from bot.api.rate_limit import too_fast_text
+from bot.chat.visible_text import visible_text
 from knowledge.wording import HOTLINE
 
 MAX_MESSAGE_CHARS = 500
@@ -34,7 +34,7 @@ BAD_FEEDBACK_VALUE = 'value 只能是 "up"（有帮助）或 "down"（没帮助�
 
 # Pydantic's own errors, said in Chinese: (field, error type) -> explanation; (field, None)
 # is any other error of that field. A body that is not a JSON object gets NOT_AN_OBJECT, one
-# that cannot be read as JSON at all MALFORMED_BODY (bot.errors.validation_detail).
+# that cannot be read as JSON at all MALFORMED_BODY (bot.api.errors.validation_detail).
 FIELD_ERRORS = {
     ("message", "value_error.missing"): MISSING_MESSAGE,
     ("message", "type_error.none.not_allowed"): MISSING_MESSAGE,
@@ -274,7 +274,7 @@ ERROR_RESPONSES = {
     },
 }
 
-# Only /api/chat is limited (bot.rate_limit): per conversation and per client address.
+# Only /api/chat is limited (bot.api.rate_limit): per conversation and per client address.
 RETRY_AFTER_HEADER = "Retry-After"
 TOO_MANY_RESPONSE = {
     429: {

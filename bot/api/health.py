@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from bot.api_models import HealthResponse
+from bot.api.models import HealthResponse
+from bot.deps import ChatServiceDep, RetentionDep, SettingsDep
 from knowledge.store import open_kb
 
 router = APIRouter(tags=["health"])
@@ -35,21 +36,22 @@ def knowledge_base_health(path) -> dict:
         503: {"model": HealthResponse, "description": "某个部分不可用（status: degraded）"},
     },
 )
-async def healthz(request: Request) -> JSONResponse:
-    state = request.app.state
+async def healthz(
+    settings: SettingsDep, chat_service: ChatServiceDep, retention: RetentionDep
+) -> JSONResponse:
     rasa, actions = await asyncio.gather(
-        state.chat_service.rasa.rasa_health(), state.chat_service.rasa.action_server_health()
+        chat_service.rasa.rasa_health(), chat_service.rasa.action_server_health()
     )
     # Off the event loop: a slow disk must not stall the chats being answered meanwhile.
-    kb = await asyncio.to_thread(knowledge_base_health, state.settings.knowledge_db)
+    kb = await asyncio.to_thread(knowledge_base_health, settings.knowledge_db)
     body = {
         "gateway": {
             "ok": True,
-            "log_write_failures": state.chat_service.log_failures,
-            # Daily deletions of old conversations that failed (bot/retention.py).
-            "retention_failures": state.retention.failures,
+            "log_write_failures": chat_service.log_failures,
+            # Daily deletions of old conversations that failed (bot/chat/retention.py).
+            "retention_failures": retention.failures,
             # Per Rasa process: messages in hand, waiting in line, turned away as busy.
-            "rasa_line": state.chat_service.rasa.load(),
+            "rasa_line": chat_service.rasa.load(),
         },
         "rasa": rasa,
         "action_server": actions,

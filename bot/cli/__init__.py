@@ -1,0 +1,1 @@
+"""`python -m bot <command>`: the launcher that starts the whole assistant, and the other commands."""
