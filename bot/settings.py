@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     rasa_processes: int = 2
     # Messages each Rasa process is given at once; the rest wait in line in the gateway.
     rasa_concurrency: int = 2
+    # Beyond one machine (docs/deploy.md). Unset: SQLite files and in-process state, as on one
+    # machine. Set: Rasa keeps trackers in PostgreSQL and locks conversations in Redis, the
+    # conversation log lives in PostgreSQL, and the WeChat bridge's de-duplication, late
+    # answers and per-user memory, the rate limits and the console's sign-in throttle live in
+    # Redis, so any worker on any machine can serve any message.
+    redis_url: str = ""
+    database_url: str = ""
+    # Gateway worker processes (uvicorn --workers); more than 1 needs REDIS_URL, since the
+    # WeChat bridge and the limits must be shared between them.
+    gateway_workers: int = 1
     # Turns after which a conversation starts a new Rasa session (slots carried over; 0:
     # never). Rasa replays the whole session every turn, g ms more per turn, and a new session
     # costs one extra call of c ms: every N = sqrt(2c/g) turns is cheapest on average
