@@ -21,6 +21,7 @@ from knowledge.errors import SourceParseError
 from knowledge.lexicon import get_lexicon
 from knowledge.nlp import entities
 from knowledge.parser import ParsedDocument, ParsedEntry, parse_file, split_sentences
+from knowledge.schema import create_tables
 from knowledge.search import INDEX_COLUMNS, INDEX_TABLE, index_text
 from knowledge.situation.mapping import situation_rows
 from knowledge.store import REPO_ROOT, default_db_path, open_kb
@@ -89,7 +90,7 @@ def write(
     """Write all tables for `documents` into an empty database."""
     lex = get_lexicon()
     with db.conn:
-        _create_tables(db)
+        create_tables(db)
         department_order: dict[str, None] = {}
         for position, doc in enumerate(documents):
             _write_document(db, doc, position, tagger, department_order)
@@ -100,110 +101,6 @@ def write(
     db[INDEX_TABLE].enable_fts(
         list(INDEX_COLUMNS), fts_version="FTS5", create_triggers=False, replace=True
     )  # enable_fts also fills the FTS table from the rows written above
-
-
-def _create_tables(db: Database) -> None:
-    db["documents"].create(
-        {
-            "number": str,
-            "position": int,
-            "source": str,
-            "title": str,
-            "notice_title": str,
-            "issuer": str,
-            "date": str,
-            "implements": str,
-            "implements_title": str,
-            "period": str,
-            "addressees": str,
-            "copy_to": str,
-        },
-        pk="number",
-    )
-    db["parts"].create(
-        {
-            "key": str,
-            "document": str,
-            "ref": str,
-            "numeral": str,
-            "heading": str,
-            "text": str,
-            "position": int,
-        },
-        pk="key",
-        foreign_keys=[("document", "documents", "number")],
-    )
-    db["actions"].create(
-        {
-            "key": str,
-            "document": str,
-            "part": str,
-            "ref": str,
-            "numeral": str,
-            "heading": str,
-            "position": int,
-        },
-        pk="key",
-        foreign_keys=[("document", "documents", "number")],
-    )
-    db["entries"].create(
-        {
-            "key": str,
-            "document": str,
-            "kind": str,
-            "item": int,
-            "ref": str,
-            "title": str,
-            "text": str,
-            "value": int,
-            "part": str,
-            "action": str,
-            "origin": str,
-            "position": int,
-        },
-        pk="key",
-        foreign_keys=[("document", "documents", "number")],
-    )
-    db["sentences"].create(
-        {"entry": str, "n": int, "text": str},
-        pk=("entry", "n"),
-        foreign_keys=[("entry", "entries", "key")],
-    )
-    db["departments"].create({"name": str, "position": int}, pk="name")
-    db["department_aliases"].create(
-        {"alias": str, "department": str},
-        pk="alias",
-        foreign_keys=[("department", "departments", "name")],
-    )
-    db["entry_departments"].create(
-        {"entry": str, "department": str, "position": int},
-        pk=("entry", "department"),
-        foreign_keys=[("entry", "entries", "key"), ("department", "departments", "name")],
-    )
-    db["sentence_entities"].create(
-        {"entry": str, "n": int, "start": int, "end": int, "entity": str, "value": str},
-        pk=("entry", "n", "start", "entity"),
-        foreign_keys=[("entry", "entries", "key")],
-    )
-    db[INDEX_TABLE].create(
-        {"key": str, "document": str, "kind": str, "title": str, "body": str, "departments": str},
-        pk="key",
-    )
-    # Easy-read (易读) summaries from knowledge/easy_read.yml: sentences and the lines shown
-    # (sentences with the explanations of the official terms they use), as JSON lists.
-    db["plain_summaries"].create(
-        {"entry": str, "sentences": str, "lines": str, "terms": str},
-        pk="entry",
-        foreign_keys=[("entry", "entries", "key")],
-    )
-    db["plain_terms"].create({"term": str, "explanation": str, "position": int}, pk="term")
-    # The situation check: which entries concern which situations, with the plan's phrase that
-    # says so (knowledge/situations.yml).
-    db["situations"].create(
-        {"entry": str, "facet": str, "value": str, "role": str, "phrase": str, "position": int},
-        pk=("entry", "facet", "value"),
-        foreign_keys=[("entry", "entries", "key")],
-    )
 
 
 def _write_situations(db: Database, documents: list[ParsedDocument]) -> None:

@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -35,12 +34,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from bot.chat.conversation_log import ConversationLog
-from bot.chat.model_loading import marker
 from bot.cli.launcher import child_env
+from bot.cli.model_switch import load_model, rasa_servers, replace_file
 from bot.console.reviewed import TRAINING_DIR, export
 from bot.settings import REPO_ROOT, Settings
 
@@ -52,9 +50,6 @@ DATA = REPO_ROOT / "data"
 # each set (one question of slack: training is not bit-for-bit repeatable on every machine).
 MAX_DROP = 1
 STEPS = ("export", "train", "compare", "gate", "switch")
-# Before a Rasa server loads the new model, the messages already sent to it are answered: the
-# gateway's promise is 3 s a reply (bot/chat/service.py REPLY_PROMISE_SECONDS).
-DRAIN_SECONDS = 3.0
 # Fine-tuning runs this share of config.yml's DIET epochs over all the data, reviewed examples
 # included (rasa train --epoch-fraction): 15 of 30, about half a full training's time.
 FINETUNE_EPOCH_FRACTION = 0.5
@@ -66,7 +61,6 @@ STEP_NAMES = {
     "switch": "切换到新模型",
 }
 SET_NAMES = {"test": "冻结测试集", "check": "真实问题留出集"}
-LOAD_SECONDS = 600  # a Rasa server loading a model on a busy machine
 # What make's model rule hashes (Makefile MODEL_INPUTS, MODEL_PACKAGES), so that after a
 # switch `make run` sees the model as current and does not train it again.
 MODEL_PACKAGES = re.compile(
@@ -293,14 +287,14 @@ class Run:
     def switch(self, candidate: Path, decision: Path, reviewed: Path | None) -> list[dict]:
         """The candidate becomes the running model: the files first (a rename each, so a
         reader sees the old file or the new one), then every Rasa server loads it."""
-        _replace(candidate, self.model)
+        replace_file(candidate, self.model)
         run_dir = self.settings.log_dir.parent / "run"
         servers = [
             load_model(url, token, self.model, run_dir)
             for url, token in rasa_servers(self.settings)
         ]
         # After the model: make's rule wants the decision newer than the model.
-        _replace(decision, self.decision)
+        replace_file(decision, self.decision)
         if self.epochs is None:
             (self.model.parent / "inputs.sha").write_text(make_inputs_hash(reviewed) + "\n")
         return servers
@@ -358,56 +352,6 @@ def with_epochs(config: Path, epochs: int) -> str:
         if component.get("name") == "DIETClassifier":
             component["epochs"] = epochs
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-
-
-def rasa_servers(settings: Settings) -> list[tuple[str, str]]:
-    """(url, token) of every Rasa server the launcher started: from its stack file, or from
-    the settings (RASA_URL and the ports after it, RASA_TOKEN) when there is none."""
-    stack_file = settings.log_dir.parent / "run" / "stack.json"
-    try:
-        stack = json.loads(stack_file.read_text(encoding="utf-8"))
-        return [(s["url"], stack.get("rasa_token", "")) for s in stack.get("rasa", [])]
-    except (OSError, ValueError, KeyError, TypeError):
-        return [(url, settings.rasa_token) for url in settings.rasa_urls]
-
-
-def load_model(url: str, token: str, model: Path, run_dir: Path | None = None) -> dict[str, Any]:
-    """`PUT /model` on one Rasa server; it answers once the new model is loaded. Meanwhile the
-    gateway sends that server's conversations to the others (bot/chat/model_loading.py)."""
-    if run_dir is None:
-        return _load_model(url, token, model)
-    flag = marker(run_dir, url)
-    flag.parent.mkdir(parents=True, exist_ok=True)
-    flag.touch()
-    try:
-        # Messages already sent to it get their answers before it stops answering.
-        time.sleep(DRAIN_SECONDS)
-        return _load_model(url, token, model)
-    finally:
-        flag.unlink(missing_ok=True)
-
-
-def _load_model(url: str, token: str, model: Path) -> dict[str, Any]:
-    began = time.monotonic()
-    params = {"token": token} if token else {}
-    try:
-        with httpx.Client(timeout=LOAD_SECONDS, trust_env=False) as http:
-            http.get(f"{url}/status", params=params, timeout=5).raise_for_status()
-            response = http.put(
-                f"{url}/model", params=params, json={"model_file": str(model.resolve())}
-            )
-            response.raise_for_status()
-    except httpx.ConnectError:
-        return {"url": url, "ok": False, "error": "没有在运行", "seconds": 0.0}
-    except httpx.HTTPError as exc:
-        return {"url": url, "ok": False, "error": type(exc).__name__, "seconds": 0.0}
-    return {"url": url, "ok": True, "error": None, "seconds": round(time.monotonic() - began, 1)}
-
-
-def _replace(source: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.new")
-    shutil.copyfile(source, tmp)
-    os.replace(tmp, target)
 
 
 def make_inputs_hash(reviewed: Path | None) -> str:

@@ -20,7 +20,8 @@ from knowledge.answering.decision import (
 )
 from knowledge.errors import NotFound
 from knowledge.ranking import rank
-from knowledge.store import Entry, KnowledgeBase, open_kb
+from knowledge.records import Entry
+from knowledge.store import KnowledgeBase, open_kb
 
 SMALL_TALK = {"greet": "utter_greet", "thanks": "utter_thanks", "goodbye": "utter_goodbye"}
 # A runner-up the entry model finds at least half as likely as the answer is a second need

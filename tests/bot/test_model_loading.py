@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bot.chat.model_loading import marker
 from bot.chat.rasa_client import RasaClient
-from bot.cli import retrain
+from bot.cli import model_switch
 
 
 def test_while_a_rasa_loads_a_model_its_conversations_go_to_another(fake_rasa, tmp_path):
@@ -58,11 +58,11 @@ def test_the_switch_marks_the_server_only_while_it_loads(tmp_path, monkeypatch):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Rasa)
     url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(retrain, "DRAIN_SECONDS", 0.0)
+    monkeypatch.setattr(model_switch, "DRAIN_SECONDS", 0.0)
     try:
         model = tmp_path / "assistant.tar.gz"
         model.write_bytes(b"model")
-        result = retrain.load_model(url, "", model, tmp_path)
+        result = model_switch.load_model(url, "", model, tmp_path)
     finally:
         server.shutdown()
         server.server_close()
