@@ -163,7 +163,7 @@
 
   // The API gives each source its entry `key` and `detail`, the payload of its 查看原文 button
   // (null for targets and the document's facts, which are quoted whole in the answer); the
-  // gateway (bot/button_titles.py) logs a press of it by the same title.
+  // gateway (bot/chat/button_titles.py) logs a press of it by the same title.
   function detailPayload(source) {
     return typeof source.detail === 'string' && source.detail ? source.detail : null;
   }
@@ -582,7 +582,7 @@
   // How many days conversations are kept is a setting of the gateway (RETENTION_DAYS): the
   // notice says "一段时间" until GET /api/privacy gives the number, and keeps saying it if
   // that fails (nothing to tell the user then).
-  // The starter topics come from the gateway (bot/starters.py), the list WeChat's menu uses.
+  // The starter topics come from the gateway (bot/api/starters.py), the list WeChat's menu uses.
   async function loadTopics() {
     var topics;
     try {

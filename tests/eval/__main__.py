@@ -2,7 +2,7 @@
 
     python -m tests.eval fit      # fit models/decision.json on the development set
     python -m tests.eval          # report on the frozen test set (make eval)
-    python -m tests.eval compare  # a retrain's scores (bot/retrain.py): see cmd_compare
+    python -m tests.eval compare  # a retrain's scores (bot/cli/retrain.py): see cmd_compare
 
 Questions are parsed with the trained model in process (rasa.core.agent); parses are cached
 under build/parses/ by model and question file. The report gives the accuracy by kind and by
@@ -184,7 +184,7 @@ def examples(questions: list[dict], parsed: list[dict]):
 
 def fit_decision(model: Path, keep=None, grid=None, extra: list[Path] = (), strengths=None):
     """The decision fitted on the development set, plus `extra` question files (the questions
-    staff labelled in the review loop, bot/reviewed.py)."""
+    staff labelled in the review loop, bot/console/reviewed.py)."""
     from knowledge.answering.fitting import C_GRID, everything, fit
     from knowledge.store import open_kb
 
@@ -358,7 +358,7 @@ def cmd_report(args) -> int:
     return 0
 
 
-# --- a retrain's comparison (bot/retrain.py) ------------------------------------------------
+# --- a retrain's comparison (bot/cli/retrain.py) ------------------------------------------------
 
 
 def score(path: Path, model: Path, decision) -> dict:

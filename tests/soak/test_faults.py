@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.chat_service import BUSY_TEXT, UNAVAILABLE_TEXT
+from bot.chat.service import BUSY_TEXT, UNAVAILABLE_TEXT
 from tests.bench.stack import free_ports_in_a_row
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
