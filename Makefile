@@ -37,6 +37,7 @@ DECISION_INPUTS = $(MODEL) $(KB) $(wildcard tests/eval/dev*.yml) tests/eval/__ma
 	$(REVIEWED_FIT)
 
 .PHONY: help setup run test check lint eval eval-floor bench soak test-stories validate browser-deps clean FORCE
+.PHONY: services run-scaled stop-services test-scaled
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -116,6 +117,30 @@ bench: setup ## latency, throughput, CPU, memory and start-up of the whole stack
 
 soak: setup ## kill -9 each part under load: restarts, no lost log rows, context kept (about 4 min)
 	$(VENV)/bin/pytest -o addopts="-ra" tests/soak -q -s -p no:warnings
+
+# Beyond one machine, on this one (docs/deploy.md): Debian's Redis and PostgreSQL on loopback,
+# installed and started by the project's own script, data under var/services; they keep
+# running after the assistant stops (`make stop-services`).
+SERVICES := bash scripts/local-services.sh
+# make test-scaled may take this long at most (CI: make test and make test-scaled under 60 min).
+SCALED_TIMEOUT := 1500
+
+services: ## install and start Redis and PostgreSQL on loopback (data under var/services)
+	$(SERVICES) install
+	$(SERVICES) start
+
+run-scaled: setup services ## Redis, PostgreSQL, 2 Rasa, 2 action servers, 2 gateway workers (Ctrl-C stops the assistant)
+	@urls="$$($(SERVICES) urls)" || exit 1; set -a; eval "$$urls"; set +a; \
+	RASA_PROCESSES=2 ACTION_SERVERS=2 GATEWAY_WORKERS=2 exec $(PY) -m bot run
+
+stop-services: ## stop the Redis and PostgreSQL of make run-scaled
+	$(SERVICES) stop
+
+# The tests start Redis and PostgreSQL of their own (tests/scaled/services.py) on their own
+# ports and stop them; SIGINT on time-out, so pytest still stops what it started.
+test-scaled: setup ## the scale tests on real Redis and PostgreSQL: failover, 100 people, kill -9 (bounded)
+	$(SERVICES) install
+	timeout -s INT -k 60 $(SCALED_TIMEOUT) $(VENV)/bin/pytest -o addopts="-ra" tests/scaled -m scaled -q -p no:warnings
 
 lint: $(VENV)/.installed ## ruff
 	$(VENV)/bin/ruff check bot actions knowledge rasa_plugins tests

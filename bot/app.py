@@ -15,19 +15,24 @@ from bot.api.client_address import parse_trusted_proxies
 from bot.api.errors import install_error_handlers
 from bot.api.middleware import BodySizeLimit, SecurityHeaders
 from bot.api.rate_limit import ChatLimits
+from bot.api.redis_limits import RedisChatLimits, RedisRateLimit
 from bot.api.static_files import StaticFiles  # a NUL in the path is a 404, not a 500
 from bot.chat.conversation_log import ConversationLog
+from bot.chat.daily_purge import DailyPurge
+from bot.chat.log_schema import database_target
 from bot.chat.plain_summaries import PlainSummaries
 from bot.chat.rasa_client import RasaClient
-from bot.chat.retention import DailyPurge
 from bot.chat.service import ChatService
 from bot.console import review_routes
 from bot.console import routes as console_routes
+from bot.console.password_store import PasswordStore
 from bot.console.session import NotSignedIn
-from bot.console.throttle import LoginThrottle
+from bot.console.throttle import LoginThrottle, RedisLoginThrottle
 from bot.settings import REPO_ROOT, Settings, get_settings
+from bot.shared_redis import SharedRedis
 from bot.wechat.bridge import WeChatBridge
 from bot.wechat.routes import router as wechat_router
+from bot.wechat.shared_state import RedisClaims, RedisReplayGuard, RedisSessions
 from knowledge.store import open_kb
 from knowledge.wording import HOTLINE, HOTLINE_NAME
 
@@ -51,7 +56,9 @@ def create_app(
     """
     settings = settings or get_settings()
     open_knowledge = open_knowledge or (lambda: _open_kb(settings.knowledge_db))
-    conversation_log = ConversationLog(settings.conversation_db, settings.secret_key)
+    # SQLite (CONVERSATION_DB) or, with DATABASE_URL, PostgreSQL; the password beside it.
+    conversation_log = ConversationLog(database_target(settings), settings.secret_key)
+    password_store = PasswordStore(conversation_log.database)
     rasa = RasaClient(
         settings.rasa_urls,
         settings.action_server_url,
@@ -64,7 +71,9 @@ def create_app(
     chat_service = ChatService(rasa, conversation_log, settings.secret_key)
     # Turns older than RETENTION_DAYS are deleted shortly after start and then once a day.
     retention = DailyPurge(settings)
-    wechat_bridge = WeChatBridge(per_minute=settings.rate_limit_per_minute)
+    # REDIS_URL: the bridge, the limits and the sign-in throttle shared by every worker.
+    shared = SharedRedis(settings.redis_url) if settings.redis_url else None
+    wechat_bridge = _wechat_bridge(settings, shared)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -77,6 +86,8 @@ def create_app(
         await rasa.aclose()
         chat_service.close()
         conversation_log.close()
+        if shared is not None:
+            await shared.aclose()
 
     app = FastAPI(
         title="助残就业政策助手",
@@ -88,11 +99,17 @@ def create_app(
     )
     app.state.settings = settings
     app.state.conversation_log = conversation_log
+    app.state.password_store = password_store
     app.state.chat_service = chat_service
     app.state.retention = retention
     app.state.wechat_bridge = wechat_bridge
-    app.state.login_throttle = LoginThrottle()
-    app.state.chat_limits = ChatLimits.from_settings(settings)
+    app.state.shared_redis = shared
+    if shared is None:
+        app.state.login_throttle = LoginThrottle()
+        app.state.chat_limits = ChatLimits.from_settings(settings)
+    else:
+        app.state.login_throttle = RedisLoginThrottle(shared)
+        app.state.chat_limits = RedisChatLimits.from_settings(settings, shared)
     app.state.trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
     app.state.open_knowledge = open_knowledge
     # Cited entries get their easy-read summary from the knowledge base the console reads.
@@ -117,6 +134,19 @@ def create_app(
         # Mounted last: it answers every path no route above claimed.
         app.mount("/", StaticFiles(directory=WEBCHAT_DIR, html=True), name="webchat")
     return app
+
+
+def _wechat_bridge(settings: Settings, shared: SharedRedis | None) -> WeChatBridge:
+    per_minute = settings.rate_limit_per_minute
+    if shared is None:
+        return WeChatBridge(per_minute=per_minute)
+    return WeChatBridge(
+        per_minute=per_minute,
+        limit=RedisRateLimit(shared, per_minute, "wechat"),
+        sessions=RedisSessions(shared),
+        replay=RedisReplayGuard(shared),
+        claims=RedisClaims(shared),
+    )
 
 
 def _open_kb(path: Path):

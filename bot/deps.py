@@ -14,10 +14,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from bot.api.rate_limit import ChatLimits
+from bot.api.redis_limits import RedisChatLimits
 from bot.chat.conversation_log import ConversationLog
-from bot.chat.retention import DailyPurge
+from bot.chat.daily_purge import DailyPurge
 from bot.chat.service import ChatService
-from bot.console.throttle import LoginThrottle
+from bot.console.password_store import PasswordStore
+from bot.console.throttle import LoginThrottle, RedisLoginThrottle
 from bot.settings import Settings
 from bot.wechat.bridge import WeChatBridge
 
@@ -30,15 +32,19 @@ def conversation_log(request: Request) -> ConversationLog:
     return request.app.state.conversation_log
 
 
+def password_store(request: Request) -> PasswordStore:
+    return request.app.state.password_store
+
+
 def chat_service(request: Request) -> ChatService:
     return request.app.state.chat_service
 
 
-def chat_limits(request: Request) -> ChatLimits:
+def chat_limits(request: Request) -> ChatLimits | RedisChatLimits:
     return request.app.state.chat_limits
 
 
-def login_throttle(request: Request) -> LoginThrottle:
+def login_throttle(request: Request) -> LoginThrottle | RedisLoginThrottle:
     return request.app.state.login_throttle
 
 
@@ -68,9 +74,11 @@ def resolve(request: Request, provider: Callable[[Request], Any]) -> Any:
 
 SettingsDep = Annotated[Settings, Depends(settings)]
 ConversationLogDep = Annotated[ConversationLog, Depends(conversation_log)]
+PasswordStoreDep = Annotated[PasswordStore, Depends(password_store)]
 ChatServiceDep = Annotated[ChatService, Depends(chat_service)]
-ChatLimitsDep = Annotated[ChatLimits, Depends(chat_limits)]
-LoginThrottleDep = Annotated[LoginThrottle, Depends(login_throttle)]
+# In memory, or in Redis with REDIS_URL: the same methods (`check`; `blocked`, `failed`, …).
+ChatLimitsDep = Annotated[ChatLimits | RedisChatLimits, Depends(chat_limits)]
+LoginThrottleDep = Annotated[LoginThrottle | RedisLoginThrottle, Depends(login_throttle)]
 RetentionDep = Annotated[DailyPurge, Depends(retention)]
 TrustedProxiesDep = Annotated[list, Depends(trusted_proxies)]
 KnowledgeOpenerDep = Annotated[Callable[[], Any], Depends(knowledge_opener)]

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # gateway; empty: no exemption.
     local_tool_token: str = ""
     action_server_url: str = "http://127.0.0.1:5055"
+    # Action servers the launcher starts, at ACTION_SERVER_URL's port and the ports after it;
+    # Rasa process i calls action server i mod ACTION_SERVERS.
+    action_servers: int = 1
     # 2.0 leaves room on a busy two-core machine for the fallback to arrive within 3 s.
     rasa_timeout: float = 2.0
     # Rasa processes (each takes the port after the previous one's, from RASA_URL's): a
@@ -153,7 +156,7 @@ class Settings(BaseSettings):
             raise ValueError("must be 1 or more days")
         return value
 
-    @validator("rasa_processes", "rasa_concurrency")
+    @validator("rasa_processes", "rasa_concurrency", "action_servers", "gateway_workers")
     def _at_least_one(cls, value: int) -> int:
         if not 1 <= value <= 16:
             raise ValueError("must be between 1 and 16")

@@ -135,7 +135,7 @@ async def chat(
         shown = public_handle(settings.secret_key, conversation_id)
     wait = 0
     if not is_local_tool(request, settings.local_tool_token):
-        wait = limits.admit(conversation_id, address_of(request, trusted_proxies))
+        wait = await limits.check(conversation_id, address_of(request, trusted_proxies))
     if wait:
         # Before Rasa and the log: a message held back costs nothing and is not "unanswered".
         raise HTTPException(

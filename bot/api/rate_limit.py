@@ -1,7 +1,8 @@
 """How fast one client may send: token buckets per key, in memory.
 
-The gateway is one process, so memory is the right place: nothing to share, nothing to clean up
-after a restart (a restart forgives everyone, which is harmless). A bucket holds `per_minute`
+With one gateway process memory is the right place: nothing to share, nothing to clean up
+after a restart (a restart forgives everyone, which is harmless). With REDIS_URL (several
+workers or machines) the same buckets live in Redis (bot/api/redis_limits.py). A bucket holds `per_minute`
 tokens and gains `per_minute / 60` a second; each message takes one. So a client may send
 `per_minute` at once and then one every `60 / per_minute` seconds: an average of `per_minute`
 a minute, and Retry-After is exactly the time until the next token.
@@ -84,6 +85,12 @@ class RateLimit:
             self.take(key)
         return wait
 
+    async def acquire(self, key: str) -> int:
+        """One message for `key`: 0 when it may send (and it is charged), else the whole
+        seconds to wait. The interface the shared limit in Redis has too
+        (bot/api/redis_limits.py)."""
+        return admit([(self, key)])
+
     def _refilled(self, bucket: _Bucket, now: float) -> float:
         gained = max(0.0, now - bucket.updated) * self.per_minute / WINDOW_SECONDS
         return min(float(self.per_minute), bucket.tokens + gained)
@@ -126,3 +133,7 @@ class ChatLimits:
     def admit(self, conversation_id: str, address: str) -> int:
         """0: answer it; else the seconds the client is asked to wait."""
         return admit([(self.per_conversation, conversation_id), (self.per_address, address)])
+
+    async def check(self, conversation_id: str, address: str) -> int:
+        """`admit`, as the routes call it: the limits in Redis have the same method."""
+        return self.admit(conversation_id, address)

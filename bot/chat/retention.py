@@ -1,5 +1,7 @@
 """Deleting conversation text: turns older than RETENTION_DAYS (`purge`) and one person's
-conversation (`forget`), from the conversation log and from Rasa's SQLite tracker files.
+conversation (`forget`), from the conversation log and from Rasa's SQLite tracker files (with
+DATABASE_URL: from the log's tables and Rasa's `events` in PostgreSQL, bot/chat/retention_sql.py;
+what follows about files is SQLite's).
 
 What people write may reveal a disability, sensitive personal information (PIPL art. 28), so
 deleted text must be gone from the files, not only from queries. Every connection that deletes
@@ -17,7 +19,6 @@ Plain sqlite3: `bot/` never imports rasa. Rasa's SQL tracker store keeps one tab
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import sqlite3
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from bot.chat import retention_sql
 from bot.chat.conversation_log import (
     AUDIT,
     CREDENTIALS,
@@ -37,14 +39,14 @@ from bot.chat.conversation_log import (
     hash_sender,
 )
 from bot.chat.ids import RASA_SENDER, keyed_digest
-from bot.cli.launcher import tracker_db
+from bot.chat.log_schema import shown_target
+from bot.cli.topology import tracker_db
 from bot.settings import Settings
 
 __all__ = [
     "LOG_STORE",
     "RASA_STORE",
     "Conversation",
-    "DailyPurge",
     "Deleted",
     "ForgetError",
     "conversation",
@@ -76,8 +78,6 @@ CHECKPOINT_PAUSE_SECONDS = 0.2
 CHANNEL_PREFIXES = ("web:", "api:", "wechat:")
 # The console shows the first 8 characters of a conversation's log id.
 LOG_ID = re.compile(r"^[0-9a-f]{8,32}$")
-FIRST_PURGE_SECONDS = 60.0
-PURGE_EVERY_SECONDS = 24 * 3600.0
 
 
 @dataclass
@@ -86,7 +86,7 @@ class Deleted:
     file could not be rewritten (busy), so deleted text may remain until the next run."""
 
     store: str
-    path: Path
+    path: Path | str  # a file, or PostgreSQL's URL without its password
     rows: int
     clean: bool = True
 
@@ -104,7 +104,7 @@ class ForgetError(ValueError):
 
 def tracker_files(settings: Settings) -> list[Path]:
     """Every Rasa tracker file that exists: those the launcher gives the Rasa processes
-    (bot/cli/launcher.py `tracker_db`) and `<name>-2.db` … beside RASA_TRACKER_DB, where a second
+    (bot/cli/topology.py `tracker_db`) and `<name>-2.db` … beside RASA_TRACKER_DB, where a second
     Rasa process kept its conversations (earlier versions, or more processes)."""
     files = [tracker_db(settings, index) for index in range(settings.rasa_processes)]
     first = settings.rasa_tracker_db
@@ -124,7 +124,13 @@ def purge(settings: Settings, now: datetime | None = None) -> list[Deleted]:
     # The log's times are UTC ISO strings of this same shape, so they compare as text.
     log_cutoff = cutoff.astimezone(timezone.utc).isoformat(timespec="milliseconds")
     deleted = []
-    if settings.conversation_db.is_file():
+    if settings.database_url:  # PostgreSQL: the log and Rasa's events, with SQL
+        rows, events = retention_sql.delete_older(
+            settings.database_url, log_cutoff, cutoff.timestamp(), TEXT_TABLES
+        )
+        where = shown_target(settings.database_url)
+        deleted += [Deleted(LOG_STORE, where, rows), Deleted(RASA_STORE, where, events)]
+    elif settings.conversation_db.is_file():
         with _deleting(settings.conversation_db) as conn:
             rows = sum(
                 _delete(conn, table, f"{column} < ?", [log_cutoff])
@@ -172,7 +178,9 @@ def conversation(settings: Settings, sender: str) -> Conversation:
             "不认识这个对话编号：请填工作台对话记录里的编号（至少 8 位），"
             "或带渠道的对话，例如 api:接口传来的 sender"
         )
-    if settings.conversation_db.is_file():
+    if settings.database_url:
+        _add_turns(found, retention_sql.read_turns(settings.database_url, found.log_sender))
+    elif settings.conversation_db.is_file():
         with _reading(settings.conversation_db) as conn:
             if _has_table(conn, TURNS):
                 _read_turns(conn, found)
@@ -181,7 +189,9 @@ def conversation(settings: Settings, sender: str) -> Conversation:
 
 def _full_log_id(settings: Settings, prefix: str) -> str:
     senders = []
-    if settings.conversation_db.is_file():
+    if settings.database_url:
+        senders = retention_sql.log_ids(settings.database_url, prefix)
+    elif settings.conversation_db.is_file():
         with _reading(settings.conversation_db) as conn:
             if _has_table(conn, TURNS):
                 # Ids are lower-case hex: every id starting with the prefix sorts below
@@ -208,6 +218,10 @@ def _read_turns(conn: sqlite3.Connection, found: Conversation) -> None:
         "group by 1, 2",
         [found.log_sender],
     ).fetchall()
+    _add_turns(found, rows)
+
+
+def _add_turns(found: Conversation, rows: list[tuple]) -> None:
     for rasa_sender, channel, count, last in rows:
         if rasa_sender:
             found.rasa_senders.add(rasa_sender)
@@ -220,7 +234,13 @@ def forget(settings: Settings, sender: str) -> tuple[Conversation, list[Deleted]
     """Delete one conversation (see `conversation` for SENDER) from the log and the trackers."""
     found = conversation(settings, sender)
     deleted = []
-    if settings.conversation_db.is_file():
+    if settings.database_url:
+        rows, events = retention_sql.delete_conversation(
+            settings.database_url, found.log_sender, found.rasa_senders
+        )
+        where = shown_target(settings.database_url)
+        deleted += [Deleted(LOG_STORE, where, rows), Deleted(RASA_STORE, where, events)]
+    elif settings.conversation_db.is_file():
         with _deleting(settings.conversation_db) as conn:
             # Reviews keep no sender: the ones of this conversation's wordings go with it
             # (another person's same wording loses its review too, which only costs a label).
@@ -337,66 +357,3 @@ def _empty_wal(conn: sqlite3.Connection) -> bool:
         time.sleep(CHECKPOINT_PAUSE_SECONDS)
     log.warning("could not empty a write-ahead log after deleting: readers kept it busy")
     return False
-
-
-# -- once a day in the gateway --------------------------------------------------------------
-
-
-class DailyPurge:
-    """Runs `purge` off the event loop shortly after the gateway starts, then once a day.
-
-    It never raises into the app: a failed run is logged and counted (`failures`, shown in
-    /healthz) and tried again the next day.
-    """
-
-    def __init__(
-        self, settings: Settings, first_after: float | None = None, every: float | None = None
-    ) -> None:
-        self.settings = settings
-        self.first_after = FIRST_PURGE_SECONDS if first_after is None else first_after
-        self.every = PURGE_EVERY_SECONDS if every is None else every
-        self.runs = 0
-        self.failures = 0
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run_forever())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-
-    async def _run_forever(self) -> None:
-        await asyncio.sleep(self.first_after)
-        while True:
-            await self.run_once()
-            await asyncio.sleep(self.every)
-
-    async def run_once(self) -> None:
-        try:
-            deleted = await asyncio.to_thread(purge, self.settings)
-        except Exception as error:  # noqa: BLE001 - the gateway must keep answering
-            self.failures += 1
-            log.error(
-                "retention purge failed (%s: %s); %d failure(s) so far",
-                type(error).__name__,
-                error,
-                self.failures,
-            )
-            return
-        self.runs += 1
-        for item in deleted:
-            if not item.clean:
-                self.failures += 1
-            log.info(
-                "retention: %d row(s) older than %d days deleted from %s%s",
-                item.rows,
-                self.settings.retention_days,
-                item.path,
-                "" if item.clean else " (file busy: not rewritten, tried again tomorrow)",
-            )

@@ -39,6 +39,9 @@ class Copied:
 
 
 def sources(settings: Settings) -> list[tuple[str, Path]]:
+    # With DATABASE_URL the log is in PostgreSQL: pg_dump backs it up (docs/deploy.md).
+    if settings.database_url:
+        return [("知识库", settings.knowledge_db)]
     return [("对话记录", settings.conversation_db), ("知识库", settings.knowledge_db)]
 
 

@@ -11,9 +11,11 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.chat.conversation_log import ConversationLog
+from bot.chat.log_schema import database_target, shown_target
 from bot.chat.retention import ForgetError, forget, purge
 from bot.cli.backup import BackupFailed, backup
 from bot.cli.launcher import Launcher
+from bot.console.password_store import PasswordStore
 from bot.console.passwords import WeakPassword, set_password
 from bot.settings import get_settings
 
@@ -42,15 +44,16 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     # An operator at the command line can wait for a busy database longer than a chat can.
-    log = ConversationLog(settings.conversation_db, settings.secret_key, busy_timeout=5)
+    store = PasswordStore.from_settings(settings)
     try:
-        set_password(log, password)
+        set_password(store, password)
     except WeakPassword as exc:
         print(f"没有修改：{exc}。", file=sys.stderr)
         return 1
     finally:
-        log.close()
-    print(f"工作台密码已设置（保存在 {settings.conversation_db}）。已登录的会话需要重新登录。")
+        store.close()
+    where = shown_target(database_target(settings))
+    print(f"工作台密码已设置（保存在 {where}）。已登录的会话需要重新登录。")
     return 0
 
 
@@ -94,6 +97,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     except BackupFailed as exc:
         print(f"备份失败：{exc}", file=sys.stderr)
         return 1
+    if _settings().database_url:
+        print("对话记录在 PostgreSQL（DATABASE_URL）里：请用 pg_dump 备份，见 docs/deploy.md。")
     for item in copied:
         if item.copy is None:
             print(f"{item.what}：{item.source} 不存在，没有备份。")
@@ -112,7 +117,7 @@ def cmd_reviewed_export(args: argparse.Namespace) -> int:
     from bot.console.reviewed import TRAINING_DIR, export
 
     settings = _settings()
-    log = ConversationLog(settings.conversation_db, settings.secret_key, busy_timeout=5)
+    log = ConversationLog(database_target(settings), settings.secret_key, busy_timeout=5)
     try:
         done = export(log, args.out or TRAINING_DIR)
     finally:

@@ -4,6 +4,11 @@ Rasa and the action server listen on 127.0.0.1 only. Each child is started only 
 needs exists, is waited for until healthy, logs to LOG_DIR, and is stopped on Ctrl-C/SIGTERM.
 The children only ever see masked text: the gateway masks before it calls Rasa, and uvicorn's
 access log (URLs with console search words) is off.
+
+Over 400 lines: the `Launcher` class is one supervisor (about 370 lines): starting each child,
+waiting for it, warming Rasa up, restarting what dies with a growing pause, and stopping all in
+order share the list of children and their state. Which process talks to which is apart, in
+bot/cli/topology.py.
 """
 
 from __future__ import annotations
@@ -23,15 +28,19 @@ from typing import IO
 from urllib.parse import urlsplit
 
 import httpx
-import yaml
 
-from bot.chat.conversation_log import ConversationLog
-from bot.console.passwords import has_password
+from bot.cli.topology import (
+    TopologyError,
+    action_server_urls,
+    check_topology,
+    rasa_env,
+    write_endpoints,
+)
+from bot.console.passwords import PasswordStore, has_password
 from bot.settings import REPO_ROOT, Settings
 from knowledge.wording import HOTLINE
 
 MODEL = REPO_ROOT / "models" / "assistant.tar.gz"
-ENDPOINTS = REPO_ROOT / "endpoints.yml"
 ACTIONS_PACKAGE = REPO_ROOT / "actions" / "__init__.py"
 LOOPBACK = "127.0.0.1"
 STOP_GRACE_SECONDS = 10
@@ -116,36 +125,6 @@ def child_env(
         env.update(settings_env(settings))
     env.update(extra or {})
     return env
-
-
-def tracker_db(settings: Settings, index: int) -> Path:
-    """Rasa process `index`'s tracker file: one file, RASA_TRACKER_DB, for every process, so
-    that while one restarts another can carry its conversations on with their context
-    (write-ahead logging keeps the two from waiting on each other: rasa_plugins)."""
-    return settings.rasa_tracker_db
-
-
-def write_endpoints(settings: Settings, run_dir: Path, index: int = 0) -> Path:
-    """endpoints.yml for Rasa process `index`: the action endpoint at ACTION_SERVER_URL (tests
-    use other ports) and the SQLite tracker store."""
-    config = {}
-    if ENDPOINTS.is_file():
-        config = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8")) or {}
-    config["action_endpoint"] = {"url": settings.action_server_url + "/webhook"}
-    # An absolute path: Rasa resolves a relative one against its working directory, and waits
-    # forever for a database whose folder does not exist.
-    db = tracker_db(settings, index)
-    db.parent.mkdir(parents=True, exist_ok=True)
-    config["tracker_store"] = {
-        # Rasa's SQL store with SQLite in write-ahead mode (rasa_plugins/tracker_store.py).
-        "type": "rasa_plugins.tracker_store.LocalSQLTrackerStore",
-        "dialect": "sqlite",
-        "db": str(db),
-    }
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / ("endpoints.yml" if index == 0 else f"endpoints-{index + 1}.yml")
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 class Launcher:
@@ -297,22 +276,26 @@ class Launcher:
             wait()
 
     def spawn_action_server(self) -> list[Callable[[], None]]:
-        """Start the action server; what to call to wait until it is ready."""
+        """Start ACTION_SERVERS action servers, each on its own port; what to call to wait
+        until they are ready."""
         if not ACTIONS_PACKAGE.is_file():
             self.say("! 没有 actions/ 包，不启动动作服务器。")
             return []
-        port = port_of(self.settings.action_server_url, 5055)
-        child = self.start(
-            "action_server",
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)],
-            # rasa_sdk 3.6 has no host flag; its Sanic app reads the host from SANIC_HOST.
-            env={"SANIC_HOST": LOOPBACK, "ACTION_SERVER_SANIC_WORKERS": "1"},
-        )
-        return [
-            lambda: self.wait_until(
-                child, lambda: self._ok(f"http://{LOOPBACK}:{port}/health"), 120
+        waits = []
+        for index, url in enumerate(action_server_urls(self.settings)):
+            port = port_of(url, 5055)
+            child = self.start(
+                "action_server" if index == 0 else f"action_server-{index + 1}",
+                [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "-p", str(port)],
+                # rasa_sdk 3.6 has no host flag; its Sanic app reads the host from SANIC_HOST.
+                env={"SANIC_HOST": LOOPBACK, "ACTION_SERVER_SANIC_WORKERS": "1"},
             )
-        ]
+            waits.append(
+                lambda child=child, port=port: self.wait_until(
+                    child, lambda: self._ok(f"http://{LOOPBACK}:{port}/health"), 120
+                )
+            )
+        return waits
 
     def start_rasa(self) -> None:
         for wait in self.spawn_rasa():
@@ -337,7 +320,9 @@ class Launcher:
             # Rasa's HTTP API (parse, status, trackers) needs the token (rasa_plugins/serve.py).
             args = [sys.executable, "-m", "rasa_plugins.serve", "--enable-api", "-i", LOOPBACK]
             args += ["-p", str(port), "-m", str(model), "--endpoints", str(endpoints)]
-            child = self.start(name, args, env={"RASA_TOKEN": self.rasa_token})
+            child = self.start(
+                name, args, env={"RASA_TOKEN": self.rasa_token, **rasa_env(self.settings)}
+            )
             child.warm_up_port = port
             started.append((child, port))
         self.say("  Rasa 加载模型通常需要 20–60 秒……")
@@ -392,6 +377,9 @@ class Launcher:
                 str(port),
                 *proxy_header_args(self.settings),
                 "--no-access-log",
+                # Several workers share the WeChat and limit state in Redis (check_topology).
+                "--workers",
+                str(self.settings.gateway_workers),
                 # Rasa pins an old `websockets` that uvicorn's auto-detection trips over;
                 # the gateway serves no websockets.
                 "--ws",
@@ -425,6 +413,16 @@ class Launcher:
                 "pid": by_name.get("action_server"),
                 "url": self.settings.action_server_url,
             },
+            # Every action server, the first one included (ACTION_SERVERS).
+            "action_servers": [
+                {"pid": by_name[name], "url": url}
+                for name, url in zip(
+                    ["action_server"]
+                    + [f"action_server-{i + 1}" for i in range(1, self.settings.action_servers)],
+                    action_server_urls(self.settings),
+                )
+                if name in by_name
+            ],
             "rasa": rasa,
         }
         # For `make bench`; the file is the owner's only.
@@ -435,12 +433,26 @@ class Launcher:
         self.stack_file.chmod(0o600)
         self.stack_file.write_text(json.dumps(stack, indent=2), encoding="utf-8")
 
+    def topology(self) -> str:
+        """One line for the operator: what runs where."""
+        settings = self.settings
+        stores = (
+            "对话状态在 PostgreSQL（Rasa 的 SQL tracker store）"
+            if settings.database_url
+            else f"对话状态在 {settings.rasa_tracker_db}"
+        )
+        locks = "，会话锁在 Redis" if settings.redis_url else ""
+        return (
+            f"· {settings.rasa_processes} 个 Rasa、{settings.action_servers} 个动作服务器、"
+            f"网关 {settings.gateway_workers} 个进程；{stores}{locks}。"
+        )
+
     def check_knowledge_base(self) -> None:
         if not self.settings.knowledge_db.is_file():
             self.say(f"! 知识库不存在（{self.settings.knowledge_db}）；先运行 make setup。")
 
     def check_console_password(self) -> None:
-        log = ConversationLog(self.settings.conversation_db, self.settings.secret_key)
+        log = PasswordStore.from_settings(self.settings)
         try:
             if not has_password(log):
                 self.say("! 热线工作台还没有密码：运行 `python -m bot set-password` 设置。")
@@ -448,8 +460,15 @@ class Launcher:
             log.close()
 
     def run(self) -> int:
+        try:
+            check_topology(self.settings)
+        except TopologyError as exc:
+            self.say(f"错误：{exc}")
+            self.http.close()
+            return 2
         previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
+            self.say(self.topology())
             self.check_knowledge_base()
             self.check_console_password()
             # Everything starts at once (loading Rasa's model takes both cores' time; the rest

@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from bot.chat.conversation_log import ConversationLog
+from bot.chat.log_schema import database_target
 from bot.cli.launcher import child_env
 from bot.cli.model_switch import load_model, rasa_servers, replace_file
 from bot.console.reviewed import TRAINING_DIR, export
@@ -205,7 +206,7 @@ class Run:
             raise StepFailed(f"没有正在用的模型 {self.model}（先运行 make setup）")
         self.work.mkdir(parents=True, exist_ok=True)
         with self.step("export"):
-            log = ConversationLog(self.settings.conversation_db, self.settings.secret_key, 5)
+            log = ConversationLog(database_target(self.settings), self.settings.secret_key, 5)
             try:
                 exported = export(log, self.training_dir)
             finally:

@@ -1,4 +1,5 @@
-"""The console password: set by the operator, stored as a salted scrypt hash. There is no default."""
+"""The console password: set by the operator, stored as a salted scrypt hash in the password
+store (bot/console/password_store.py). There is no default."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import hmac
 import json
 import secrets
 
-from bot.chat.conversation_log import ConversationLog
+from bot.console.password_store import PasswordStore
 
 MIN_LENGTH = 10
 SCRYPT_PARAMS = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
@@ -21,29 +22,29 @@ def _scrypt(password: str, salt: bytes, params: dict) -> bytes:
     return hashlib.scrypt(password.encode("utf-8"), salt=salt, maxmem=64 * 1024 * 1024, **params)
 
 
-def set_password(log: ConversationLog, password: str) -> None:
+def set_password(store: PasswordStore, password: str) -> None:
     if len(password) < MIN_LENGTH:
         raise WeakPassword(f"密码至少 {MIN_LENGTH} 个字符")
     salt = secrets.token_bytes(16)
     digest = _scrypt(password, salt, SCRYPT_PARAMS)
-    log.store_password_record(salt.hex(), digest.hex(), json.dumps(SCRYPT_PARAMS))
+    store.store(salt.hex(), digest.hex(), json.dumps(SCRYPT_PARAMS))
 
 
-def has_password(log: ConversationLog) -> bool:
-    return log.password_record() is not None
+def has_password(store: PasswordStore) -> bool:
+    return store.record() is not None
 
 
-def verify_password(log: ConversationLog, password: str) -> bool:
-    record = log.password_record()
+def verify_password(store: PasswordStore, password: str) -> bool:
+    record = store.record()
     if record is None:
         return False
     digest = _scrypt(password, bytes.fromhex(record["salt"]), json.loads(record["params"]))
     return hmac.compare_digest(digest.hex(), record["hash"])
 
 
-def password_fingerprint(log: ConversationLog) -> str | None:
+def password_fingerprint(store: PasswordStore) -> str | None:
     """Changes whenever the password does, so a new password ends old sessions."""
-    record = log.password_record()
+    record = store.record()
     if record is None:
         return None
     return hashlib.sha256(record["hash"].encode()).hexdigest()[:16]

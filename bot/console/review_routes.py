@@ -21,7 +21,8 @@ from bot.chat.conversation_log import ConversationLog
 from bot.chat.masking import mask
 from bot.cli import retrain
 from bot.console import review
-from bot.console.routes import Ranker, RankerDep, render
+from bot.console.ranker import Ranker, RankerDep
+from bot.console.routes import render
 from bot.console.session import csrf_ok, require_operator
 from bot.deps import ConversationLogDep, SettingsDep
 from bot.settings import REPO_ROOT, Settings

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -18,10 +14,10 @@ from starlette.concurrency import run_in_threadpool
 from bot import deps
 from bot.chat.conversation_log import LOG_FILTERS
 from bot.chat.masking import mask
-from bot.chat.rasa_client import RasaUnavailable
 from bot.chat.retention import LOG_STORE, RASA_STORE, ForgetError, conversation, forget
 from bot.console.csv_export import turns_csv
 from bot.console.passwords import has_password, verify_password
+from bot.console.ranker import RankerDep, knowledge
 from bot.console.session import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -35,18 +31,15 @@ from bot.console.session import (
 )
 from bot.console.spoken import phone_text
 from bot.deps import (
-    ChatServiceDep,
     ConversationLogDep,
     KnowledgeOpenerDep,
     LoginThrottleDep,
+    PasswordStoreDep,
     SettingsDep,
     resolve,
 )
-from knowledge import answering
-from knowledge.answering import DecisionMissing, open_decision
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
-SEARCH_LIMIT = 5
 FILTER_LABELS = {
     "low": "置信度低",
     "unanswered": "没有答上",
@@ -68,50 +61,6 @@ def render(request: Request, template: str, status_code: int = 200, **context) -
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
 
 
-def knowledge(open_knowledge):
-    """The knowledge base, or None with the reason when it is not built."""
-    try:
-        return open_knowledge(), None
-    except Exception as exc:  # noqa: BLE001 - shown to the operator as "not available"
-        return None, type(exc).__name__
-
-
-@dataclass
-class Ranker:
-    """The console's way to the knowledge base and to the chat's ranking of a caller's words."""
-
-    open_knowledge: Callable[[], Any]
-    rasa: Any
-    decision_model: Path
-
-    def knowledge(self):
-        return knowledge(self.open_knowledge)
-
-    async def ranked(self, kb, query: str) -> list:
-        """The entry the chat would cite first (Rasa's parse and the fitted decision), then
-        the shared ranker's order. Without Rasa or the decision, the ranker alone."""
-        try:
-            parsed = await self.rasa.parse(query)
-        except RasaUnavailable:
-            parsed = None
-        try:
-            decision = open_decision(self.decision_model)
-        except DecisionMissing:
-            decision = None
-        if parsed is None:
-            decision = None
-        return await asyncio.to_thread(answering.search, kb, query, parsed, decision, SEARCH_LIMIT)
-
-
-def console_ranker(
-    open_knowledge: KnowledgeOpenerDep, chat_service: ChatServiceDep, settings: SettingsDep
-) -> Ranker:
-    return Ranker(open_knowledge, chat_service.rasa, settings.decision_model)
-
-
-RankerDep = Annotated[Ranker, Depends(console_ranker)]
-
-
 def safe_next(path: str | None) -> str:
     # Only ever back into the console: no open redirect through ?next=.
     if path and path.startswith("/console") and not path.startswith("//"):
@@ -129,12 +78,12 @@ UNSIGNED_HEADERS = {"WWW-Authenticate": 'Session realm="console"'}
 def login_form(
     request: Request,
     settings,
-    log,
+    passwords,
     next: str | None,
     status_code: int = 200,
     error: str | None = None,
 ) -> HTMLResponse:
-    """The sign-in form. Reads the password table (SQLite): call it off the event loop."""
+    """The sign-in form. Reads the password table (a database): call it off the event loop."""
     token, signed = new_login_token(settings)
     response = render(
         request,
@@ -142,7 +91,7 @@ def login_form(
         status_code=status_code,
         login_csrf=token,
         next=safe_next(next),
-        no_password=not has_password(log),
+        no_password=not has_password(passwords),
         error=error,
     )
     response.set_cookie(LOGIN_COOKIE, signed, httponly=True, samesite="strict", path="/console")
@@ -157,8 +106,10 @@ async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
     """
     if request.method == "GET" and not request.url.path.endswith(".csv"):
         # An async handler: the form reads the password table, so it runs in the threadpool.
-        settings, log = resolve(request, deps.settings), resolve(request, deps.conversation_log)
-        response = await run_in_threadpool(login_form, request, settings, log, exc.next_path, 401)
+        settings, passwords = resolve(request, deps.settings), resolve(request, deps.password_store)
+        response = await run_in_threadpool(
+            login_form, request, settings, passwords, exc.next_path, 401
+        )
         response.headers.update(UNSIGNED_HEADERS)
         return response
     return JSONResponse({"detail": NOT_SIGNED_IN}, status_code=401, headers=UNSIGNED_HEADERS)
@@ -166,16 +117,16 @@ async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
 
 @public.get("/login")
 def login_page(
-    request: Request, settings: SettingsDep, log: ConversationLogDep, next: str | None = None
+    request: Request, settings: SettingsDep, passwords: PasswordStoreDep, next: str | None = None
 ) -> HTMLResponse:
-    return login_form(request, settings, log, next)
+    return login_form(request, settings, passwords, next)
 
 
 @public.post("/login")
 def login(
     request: Request,
     settings: SettingsDep,
-    log: ConversationLogDep,
+    passwords: PasswordStoreDep,
     throttle: LoginThrottleDep,
     password: str = Form(""),
     csrf: str = Form(""),
@@ -184,20 +135,20 @@ def login(
     client = request.client.host if request.client else "?"
 
     def again(error: str, status_code: int) -> HTMLResponse:
-        return login_form(request, settings, log, next, status_code=status_code, error=error)
+        return login_form(request, settings, passwords, next, status_code=status_code, error=error)
 
     if not csrf_ok(login_token(request, settings), csrf):
         return again("页面已过期，请重新输入密码。", 400)
     if throttle.blocked(client):
         return again("登录失败次数太多，请 10 分钟后再试。", 429)
-    if not verify_password(log, password):
+    if not verify_password(passwords, password):
         throttle.failed(client)
         return again("密码不对，请重试。", 401)
     throttle.succeeded(client)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        new_session(settings, log),
+        new_session(settings, passwords),
         max_age=SESSION_MAX_AGE,
         httponly=True,
         samesite="strict",

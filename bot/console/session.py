@@ -9,7 +9,7 @@ from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.console.passwords import password_fingerprint
-from bot.deps import ConversationLogDep, SettingsDep
+from bot.deps import PasswordStoreDep, SettingsDep
 
 SESSION_COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
@@ -28,15 +28,15 @@ def _serializer(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=purpose)
 
 
-def new_session(settings, log) -> str:
+def new_session(settings, passwords) -> str:
     payload = {
-        "v": password_fingerprint(log),
+        "v": password_fingerprint(passwords),
         "csrf": secrets.token_urlsafe(24),
     }
     return _serializer(settings.secret_key, SESSION_COOKIE).dumps(payload)
 
 
-def read_session(request: Request, settings, log) -> dict | None:
+def read_session(request: Request, settings, passwords) -> dict | None:
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return None
@@ -46,15 +46,15 @@ def read_session(request: Request, settings, log) -> dict | None:
         )
     except BadSignature:
         return None
-    current = password_fingerprint(log)
+    current = password_fingerprint(passwords)
     if not isinstance(payload, dict) or current is None or payload.get("v") != current:
         return None
     return payload
 
 
-def require_operator(request: Request, settings: SettingsDep, log: ConversationLogDep) -> dict:
+def require_operator(request: Request, settings: SettingsDep, passwords: PasswordStoreDep) -> dict:
     """Dependency of every console page except sign-in."""
-    session = read_session(request, settings, log)
+    session = read_session(request, settings, passwords)
     if session is None:
         raise NotSignedIn(request.url.path)
     request.state.console_session = session

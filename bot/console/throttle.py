@@ -1,9 +1,12 @@
-"""The console's sign-in throttle: failed sign-ins per client, in memory."""
+"""The console's sign-in throttle: failed sign-ins per client, in memory or, with REDIS_URL,
+in Redis (one count for every worker)."""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
+
+from bot.shared_redis import RedisDown, SharedRedis, hashed
 
 MAX_THROTTLED_CLIENTS = 10_000
 
@@ -47,3 +50,47 @@ class LoginThrottle:
 
     def succeeded(self, client: str) -> None:
         self._failures.pop(client, None)
+
+
+class RedisLoginThrottle:
+    """The same throttle in Redis (REDIS_URL), so every gateway worker and machine counts the
+    same failures: a counter per client (hashed) that expires `window` seconds after its first
+    failure, which is a fixed window where memory keeps a sliding one (the same limit, never
+    more attempts). The sign-in route runs in the threadpool, so this uses Redis's blocking
+    client. Redis down: nobody is blocked (the password check itself still holds) and failures
+    go uncounted until it is back."""
+
+    def __init__(self, shared: SharedRedis, limit: int = 5, window: float = 600) -> None:
+        self.shared = shared
+        self.limit = limit
+        self.window = window
+
+    def _key(self, client: str) -> str:
+        return self.shared.key("signin", hashed(client))
+
+    def blocked(self, client: str) -> bool:
+        try:
+            count = self.shared.call_sync("sign-in throttle", lambda r: r.get(self._key(client)))
+        except RedisDown:
+            return False
+        return int(count or 0) >= self.limit
+
+    def failed(self, client: str) -> None:
+        key = self._key(client)
+
+        def count(r) -> None:
+            with r.pipeline() as pipe:  # MULTI: the counter never lives without its expiry
+                pipe.incr(key)
+                pipe.expire(key, int(self.window), nx=True)
+                pipe.execute()
+
+        try:
+            self.shared.call_sync("sign-in throttle", count)
+        except RedisDown:
+            pass
+
+    def succeeded(self, client: str) -> None:
+        try:
+            self.shared.call_sync("sign-in throttle", lambda r: r.delete(self._key(client)))
+        except RedisDown:
+            pass

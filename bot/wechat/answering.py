@@ -59,7 +59,7 @@ async def answer_message(
     if outcome.answer is None:
         return outcome
     # An answer that came too late for its own message rides along with this one.
-    pending = sessions.take_pending(conversation_id)
+    pending = await sessions.take_pending(conversation_id)
     if pending is None or pending.answer is None:
         return outcome
     text = f"您上一条消息的回答：\n{pending.answer.text}\n\n——————\n{outcome.answer.text}"
@@ -101,21 +101,21 @@ async def _answer_text(
         return Outcome(PhoneAnswer(TOO_LONG_MESSAGE))
     word = command_word(text)
     if word in MORE_WORDS:
-        part = sessions.next_part(conversation_id)
+        part = await sessions.next_part(conversation_id)
         return Outcome(PhoneAnswer(part or NOTHING_MORE), is_page=True)
     if word in MENU_WORDS:
         return Outcome(topic_menu())
     number = parse_number(word)
-    choice = sessions.choice(conversation_id, number) if number else None
+    choice = await sessions.choice(conversation_id, number) if number else None
     if word in SIMPLER_WORDS or (choice is not None and choice.payload in SIMPLER_WORDS):
-        return simpler(conversation_id, sessions)
+        return await simpler(conversation_id, sessions)
     return await _ask(choice.payload if choice else text, conversation_id, chat_service)
 
 
-def simpler(conversation_id: str, sessions: Sessions) -> Outcome:
+async def simpler(conversation_id: str, sessions: Sessions) -> Outcome:
     """说简单点: the last answer's easy-read summaries. Shown like an answer that keeps them and
     has no choices of its own, so the last answer's numbered choices still work."""
-    plain = sessions.plain(conversation_id)
+    plain = await sessions.plain(conversation_id)
     if not plain:
         return Outcome(PhoneAnswer(NO_PLAIN), is_page=True)
     return Outcome(PhoneAnswer(text=plain, plain=plain))

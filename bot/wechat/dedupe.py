@@ -40,6 +40,10 @@ class Deduper:
     def __len__(self) -> int:
         return len(self._jobs)
 
+    def has(self, key: str) -> bool:
+        """Whether this worker already works on (or answered) `key`."""
+        return key in self._jobs
+
     def running(self) -> set[asyncio.Task]:
         """The answers still being worked out (each may yet end in a late delivery)."""
         return {job.task for job in self._jobs.values() if not job.task.done()}

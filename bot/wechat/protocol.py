@@ -71,6 +71,10 @@ class ReplayGuard:
         self._seen[query] = (message_key, now)
         return True
 
+    async def check(self, query: tuple[str, str, str], message_key: str) -> bool:
+        """`admit`, as the route calls it: the guard in Redis has the same method."""
+        return self.admit(query, message_key)
+
 
 async def read_capped_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     declared = request.headers.get("content-length", "")

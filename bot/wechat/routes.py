@@ -100,7 +100,7 @@ async def receive(
     # Both modes: a (timestamp, nonce, signature) seen before is accepted again only for the
     # same message (WeChat's retry, answered once by the deduper), never for another one.
     signed = q.get("msg_signature", "") if safe_mode else q.get("signature", "")
-    if not bridge.replay.admit((timestamp, nonce, signed), protocol.message_key(message)):
+    if not await bridge.replay.check((timestamp, nonce, signed), protocol.message_key(message)):
         return _plain("forbidden: replayed signature", 403)
 
     try:

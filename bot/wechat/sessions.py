@@ -3,7 +3,9 @@ shown ("更多"), the last answer's easy-read summaries ("说简单点"), and an
 be delivered in time.
 
 In memory, keyed by the hashed conversation id, bounded in size and age: a restart forgets
-pending choices, which costs a user one repeated question, never a wrong answer.
+pending choices, which costs a user one repeated question, never a wrong answer. With REDIS_URL
+the same methods keep it in Redis for every worker (bot/wechat/shared_state.py RedisSessions);
+they are coroutines for that reason.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class Sessions:
     def __len__(self) -> int:
         return len(self._items)
 
-    def shown(self, conversation_id: str, answer: PhoneAnswer) -> str:
+    async def shown(self, conversation_id: str, answer: PhoneAnswer) -> str:
         """Record that `answer` is being shown now; return its first part (the rest wait for 更多)."""
         session = self.get(conversation_id)
         parts = paginate(answer.text)
@@ -60,22 +62,22 @@ class Sessions:
         session.plain = answer.plain
         return parts[0]
 
-    def plain(self, conversation_id: str) -> str:
+    async def plain(self, conversation_id: str) -> str:
         """The easy-read summaries of the last answer shown ("" if it had none)."""
         return self.get(conversation_id).plain
 
-    def next_part(self, conversation_id: str) -> str | None:
+    async def next_part(self, conversation_id: str) -> str | None:
         session = self.get(conversation_id)
         return session.more_parts.pop(0) if session.more_parts else None
 
-    def choice(self, conversation_id: str, number: int) -> Choice | None:
+    async def choice(self, conversation_id: str, number: int) -> Choice | None:
         choices = self.get(conversation_id).choices
         return choices[number - 1] if 1 <= number <= len(choices) else None
 
-    def keep_pending(self, conversation_id: str, outcome: Outcome) -> None:
+    async def keep_pending(self, conversation_id: str, outcome: Outcome) -> None:
         self.get(conversation_id).pending = outcome
 
-    def take_pending(self, conversation_id: str) -> Outcome | None:
+    async def take_pending(self, conversation_id: str) -> Outcome | None:
         session = self.get(conversation_id)
         pending, session.pending = session.pending, None
         return pending

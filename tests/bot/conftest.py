@@ -80,7 +80,7 @@ def client(make_client, fake_rasa) -> TestClient:
 def console_client(make_client, fake_rasa) -> TestClient:
     """A client of an app with a console password and the fake knowledge base."""
     client = make_client(fake_rasa("normal"), open_knowledge=FakeKnowledgeBase)
-    set_password(client.app.state.conversation_log, CONSOLE_PASSWORD)
+    set_password(client.app.state.password_store, CONSOLE_PASSWORD)
     return client
 
 

@@ -12,9 +12,9 @@ import time
 import pytest
 import yaml
 
-from bot.chat.conversation_log import ConversationLog
 from bot.cli import commands as cli
-from bot.cli import launcher
+from bot.cli import launcher, topology
+from bot.console.password_store import PasswordStore
 from bot.console.passwords import verify_password
 from bot.settings import REPO_ROOT, Settings
 
@@ -61,8 +61,8 @@ def test_set_password_from_stdin(tmp_path, monkeypatch, capsys):
     finally:
         get_settings.cache_clear()
     assert "已设置" in capsys.readouterr().out
-    log = ConversationLog(db, get_settings().secret_key)
-    assert verify_password(log, "a-good-long-password")
+    store = PasswordStore(db)
+    assert verify_password(store, "a-good-long-password")
 
 
 def test_set_password_refuses_a_short_one(tmp_path, monkeypatch, capsys):
@@ -100,7 +100,7 @@ def test_run_refuses_default_secret_outside_development(tmp_path):
 
 def test_endpoints_point_rasa_at_the_configured_action_server(make_settings, tmp_path):
     settings = make_settings(action_server_url="http://127.0.0.1:15055")
-    path = launcher.write_endpoints(settings, tmp_path / "run")
+    path = topology.write_endpoints(settings, tmp_path / "run")
     assert (
         yaml.safe_load(path.read_text())["action_endpoint"]["url"]
         == "http://127.0.0.1:15055/webhook"

@@ -184,10 +184,10 @@ def test_no_password_means_no_way_in(client):
 
 
 def test_password_rules_and_hashing(tmp_path, console_client):
-    log = console_client.app.state.conversation_log
+    log = console_client.app.state.password_store
     with pytest.raises(WeakPassword):
         set_password(log, "short")
-    record = log.password_record()
+    record = log.record()
     assert CONSOLE_PASSWORD not in str(record) and len(bytes.fromhex(record["salt"])) == 16
     assert verify_password(log, CONSOLE_PASSWORD) and not verify_password(
         log, CONSOLE_PASSWORD + "x"
@@ -195,7 +195,7 @@ def test_password_rules_and_hashing(tmp_path, console_client):
 
 
 def test_new_password_ends_old_sessions(signed_in):
-    set_password(signed_in.app.state.conversation_log, "a-brand-new-password")
+    set_password(signed_in.app.state.password_store, "a-brand-new-password")
     assert signed_in.get("/console", follow_redirects=False).status_code == 401
 
 

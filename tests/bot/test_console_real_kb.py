@@ -15,7 +15,7 @@ from tests.bot.conftest import CONSOLE_PASSWORD, sign_in
 @pytest.fixture
 def real_console(make_client, fake_rasa, kb_path):
     client = make_client(fake_rasa("normal"), knowledge_db=kb_path)
-    set_password(client.app.state.conversation_log, CONSOLE_PASSWORD)
+    set_password(client.app.state.password_store, CONSOLE_PASSWORD)
     assert sign_in(client).status_code == 303
     return client
 
@@ -74,7 +74,7 @@ def test_search_puts_first_the_entry_the_chat_would_cite(make_client, fake_rasa,
     ]
     parse = {"intent": ranking[0], "intent_ranking": ranking, "entities": []}
     client = make_client(fake_rasa("normal", parse=parse), knowledge_db=kb_path)
-    set_password(client.app.state.conversation_log, CONSOLE_PASSWORD)
+    set_password(client.app.state.password_store, CONSOLE_PASSWORD)
     assert sign_in(client).status_code == 303
     chat = respond(
         words,

@@ -11,7 +11,7 @@ import yaml
 from bot.chat.conversation_log import ConversationLog
 from bot.chat.rasa_client import SESSION_START, RasaBusy, RasaClient, RasaUnavailable
 from bot.chat.service import BUSY_KIND, BUSY_TEXT, ChatService
-from bot.cli import launcher
+from bot.cli import topology
 from bot.settings import Settings
 
 SECRET = "test-secret-key-that-is-long-enough-000"
@@ -123,8 +123,8 @@ def test_every_rasa_process_shares_the_tracker_store(tmp_path):
     settings = Settings(
         _env_file=None, rasa_tracker_db=tmp_path / "rasa_tracker.db", rasa_processes=2
     )
-    first = yaml.safe_load(launcher.write_endpoints(settings, tmp_path / "run", 0).read_text())
-    second = yaml.safe_load(launcher.write_endpoints(settings, tmp_path / "run", 1).read_text())
+    first = yaml.safe_load(topology.write_endpoints(settings, tmp_path / "run", 0).read_text())
+    second = yaml.safe_load(topology.write_endpoints(settings, tmp_path / "run", 1).read_text())
     assert first["tracker_store"]["db"] == str(tmp_path / "rasa_tracker.db")
     assert first == second
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.api.privacy import retention_notice
-from bot.chat import retention
+from bot.chat import daily_purge, retention
 from bot.chat.conversation_log import ConversationLog, Turn
 from bot.chat.retention import ForgetError, forget, purge, tracker_files
 from bot.chat.service import ChatService
@@ -482,7 +482,7 @@ def test_console_delete_needs_a_signed_in_operator_and_a_whole_id(signed_in):
 def test_the_gateway_purges_shortly_after_start_off_the_event_loop(
     make_client, fake_rasa, monkeypatch
 ):
-    monkeypatch.setattr(retention, "FIRST_PURGE_SECONDS", 0.0)
+    monkeypatch.setattr(daily_purge, "FIRST_PURGE_SECONDS", 0.0)
     on_loop = []
     real_purge = retention.purge
 
@@ -507,7 +507,7 @@ def test_the_gateway_purges_shortly_after_start_off_the_event_loop(
 def test_a_failing_purge_is_counted_and_the_gateway_keeps_answering(
     make_client, fake_rasa, monkeypatch, caplog
 ):
-    monkeypatch.setattr(retention, "FIRST_PURGE_SECONDS", 0.0)
+    monkeypatch.setattr(daily_purge, "FIRST_PURGE_SECONDS", 0.0)
 
     def broken(settings):
         raise sqlite3.OperationalError("database is locked")

@@ -29,6 +29,7 @@ import yaml
 from bot.chat.conversation_log import ConversationLog, normalize_question
 from bot.cli import retrain
 from bot.console import review
+from bot.console.password_store import PasswordStore
 from bot.console.passwords import set_password
 from bot.settings import REPO_ROOT
 
@@ -120,9 +121,9 @@ def base(work, env):
 
 @pytest.fixture(scope="module")
 def stack(base, work, env):
-    log = ConversationLog(Path(env["CONVERSATION_DB"]), "dev-only-secret-change-me")
-    set_password(log, PASSWORD)
-    log.close()
+    store = PasswordStore(Path(env["CONVERSATION_DB"]))
+    set_password(store, PASSWORD)
+    store.close()
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "run"],
         cwd=REPO_ROOT,

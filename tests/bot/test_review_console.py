@@ -20,7 +20,7 @@ def console(make_client, fake_rasa, kb_path, tmp_path):
     client = make_client(
         fake_rasa("normal"), knowledge_db=kb_path, retrain_dir=tmp_path / "retrain"
     )
-    set_password(client.app.state.conversation_log, CONSOLE_PASSWORD)
+    set_password(client.app.state.password_store, CONSOLE_PASSWORD)
     assert sign_in(client).status_code == 303
     return client
 

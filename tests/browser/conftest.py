@@ -211,7 +211,7 @@ def gateway_app(tmp_path_factory, fake_rasa_url):
         log_dir=tmp / "logs",
     )
     app = create_app(settings, open_knowledge=FakeKnowledgeBase)
-    set_password(app.state.conversation_log, CONSOLE_PASSWORD)
+    set_password(app.state.password_store, CONSOLE_PASSWORD)
     return app
 
 
