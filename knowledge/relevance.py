@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from knowledge.lexicon import get_lexicon
+from knowledge import normalized
 from knowledge.segment import segment
 from knowledge.store import Entry, KnowledgeBase
 
@@ -31,12 +31,12 @@ IDF_CACHE_SIZE = 4096
 
 
 def normalize(text: str) -> str:
-    return get_lexicon().normalize(text)
+    return normalized.normalize(text)
 
 
 def simplify(text: str) -> str:
     """Traditional -> simplified characters only, the user's words kept."""
-    return get_lexicon().simplify(text)
+    return normalized.simplify(text)
 
 
 def words(text: str, ignore: Iterable[str] = ()) -> list[str]:

@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Iterable
 from functools import lru_cache
 
+from knowledge import normalized
 from knowledge.lexicon import get_lexicon
 from knowledge.segment import segment
 
@@ -63,7 +64,7 @@ DF_CACHE_SIZE = 4096
 
 def tokens(text: str) -> list[str]:
     """Normalised, segmented words of `text`, punctuation and whitespace dropped."""
-    return [t.strip() for t in segment(get_lexicon().normalize(text)) if _WORD_RE.search(t)]
+    return [t.strip() for t in segment(normalized.normalize(text)) if _WORD_RE.search(t)]
 
 
 def subwords(token: str) -> list[str]:

@@ -271,17 +271,20 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "channel": (
         re.compile(
             r"网址|网站|链接|app|哪个(?:系统|平台|网)|登录|注册|密码|地址|在哪(?:里|儿)?(?:开|举办|举行)|"
-            r"哪个村|哪个窗口|窗口"
+            r"哪个村|哪个窗口|窗口|哪些地方|哪几个|哪几家|哪条路|具体在哪|在什么地方"
         ),
         re.compile(r"平台|系统|网络|网上|线上|窗口|服务中心"),
     ),
     "fee": (re.compile(r"收费|收不收|费用|要钱|花钱"), re.compile(r"免费|收费|费用")),
     "requirements": (
-        re.compile(r"材料|带(?:什么|哪些|啥)|要带|证明|手续|学历|笔试|实操|考(?:哪些|什么|啥)|科目"),
+        re.compile(
+            r"材料|带(?:什么|哪些|啥)|要带|证明|手续|学历|笔试|实操|考(?:哪些|什么|啥)|科目|"
+            r"申请表|报名表|表格"
+        ),
         re.compile(r"材料|流程|程序|考试"),
     ),
     "outcome": (
-        re.compile(r"完成(?:了|没|得)|实际(?:新增|完成|安置|就业)|新增了|安置了多少|公布|通报|达到了?没|达标"),
+        re.compile(r"完成(?:了|没|得|多少|情况)|实际(?:新增|完成|安置|就业)|新增了|安置了多少|公布|通报|达到了?没|达标|进度"),
         None,
     ),
     "redress": (
@@ -301,8 +304,23 @@ def detail_asked(question: Question) -> list[str]:
     return [kind for kind, (asks, _) in _DETAIL_KINDS.items() if asks.search(said)]
 
 
+# A measure asked for by its unit (多少米, 多少个岗位): only a number in that unit answers it.
+_MEASURE_ASK = re.compile(r"多少(米|公里|平方|个|家|户|次|倍|所)")
+
+
+def measure_missing(question: Question, entry_text: str) -> bool:
+    """The question asks for a measure in a unit (间距多少米) that the entry states no number in."""
+    asked = _MEASURE_ASK.search(question.normalized)
+    if asked is None:
+        return False
+    unit = re.escape(asked.group(1))
+    return not re.search(r"[0-9０-９一二三四五六七八九十百千万两]+\s*" + unit, entry_text)
+
+
 def detail_missing(question: Question, entry_text: str) -> bool:
     """Whether the question asks for a kind of detail that the entry does not state."""
+    if measure_missing(question, entry_text):
+        return True
     for kind in detail_asked(question):
         states = _DETAIL_KINDS[kind][1]
         if states is None or not states.search(entry_text):

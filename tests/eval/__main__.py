@@ -280,13 +280,20 @@ def is_policy(item: dict) -> bool:
 def cmd_report(args) -> int:
     from knowledge.answering.decision import open_decision
 
-    questions = sets.test() if args.set == "test" else sets.dev()
-    parsed = parse(questions, args.model, args.set)
+    name = args.set
+    if len(args.questions) == 1:
+        # One question file, e.g. a development file the decision was not yet fitted on.
+        name, questions = args.questions[0].stem, sets.load(args.questions[0])
+    elif args.questions:
+        raise SystemExit("report: give at most one --questions file")
+    else:
+        questions = sets.test() if args.set == "test" else sets.dev()
+    parsed = parse(questions, args.model, name)
     full = evaluate(questions, parsed, open_decision(args.decision))
     total = sum(o.ok for o in full) / len(full)
     policy = [i for i, q in enumerate(questions) if is_policy(q)]
 
-    print(f"{args.set} set: {len(full)} questions")
+    print(f"{name} set: {len(full)} questions")
     print(f"overall: {_share(full)}")
     groups: dict[str, list[Outcome]] = defaultdict(list)
     styles: dict[str, list[Outcome]] = defaultdict(list)
@@ -427,7 +434,11 @@ def main(argv: list[str] | None = None) -> int:
         "--candidate-decision", type=Path, help="compare: where to write its fitted decision"
     )
     parser.add_argument(
-        "--questions", type=Path, action="append", default=[], help="compare: a question file"
+        "--questions",
+        type=Path,
+        action="append",
+        default=[],
+        help="compare: a question file; report: score this file instead of --set",
     )
     parser.add_argument(
         "--strengths",
