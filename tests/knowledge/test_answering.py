@@ -8,7 +8,16 @@ import re
 import pytest
 
 from knowledge import wording
-from knowledge.answering import Answer, Context, compose, cues, parse_reference, respond, topics
+from knowledge.answering import (
+    Answer,
+    Context,
+    compose,
+    cues,
+    fitting,
+    parse_reference,
+    respond,
+    topics,
+)
 from knowledge.answering.cues import Question
 from knowledge.lexicon import get_lexicon
 
@@ -693,3 +702,11 @@ def test_a_detail_is_missing_only_when_the_entry_does_not_state_its_kind():
     assert cues.detail_missing(when, "加强残疾人就业服务")
     outcome = Question.of("三年行动目标完成了吗", "ask_targets", 0.9)
     assert cues.detail_missing(outcome, "新增残疾人就业2500人")  # a plan never states outcomes
+
+
+def test_the_weakest_penalty_is_taken_among_those_cross_validation_cannot_tell_apart():
+    grid, accuracies = (0.1, 1.0, 10.0), (0.90, 0.92, 0.915)
+    # On 1,000 questions 0.92 is known to about ±0.0086: 0.915 is as good, and C=10 is weaker.
+    assert fitting._weakest_within_noise(grid, accuracies, 1000) == 10.0
+    # On 100,000 questions the difference is real: the best one is taken.
+    assert fitting._weakest_within_noise(grid, accuracies, 100_000) == 1.0
