@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -184,18 +183,6 @@ def _cv_score(kb: KnowledgeBase, p: _Prepared, c_route: float, c_entry: float, k
     return right / len(p.routes)
 
 
-def _weakest_within_noise(grid: Sequence[float], accuracies: Sequence[float], n: int) -> float:
-    """The largest C whose cross-validated accuracy is within one standard error of the best.
-
-    On n questions an accuracy a is known to about sqrt(a(1 - a)/n) (binomial); strengths closer
-    than that are ones cross-validation cannot tell apart. Among those, the weakest penalty lets
-    a few new labelled questions (the review loop's) move the decision most.
-    """
-    best = max(accuracies)
-    noise = math.sqrt(best * (1 - best) / n) if n else 0.0
-    return max(c for c, a in zip(grid, accuracies) if a >= best - noise)
-
-
 def everything(name: str) -> bool:
     return True
 
@@ -222,10 +209,10 @@ def fit(
     else:
         for c in grid:
             scores[f"entry C={c}"] = _cv_score(kb, p, 1.0, c, keep)
-        c_entry = _weakest_within_noise(grid, [scores[f"entry C={c}"] for c in grid], len(p.routes))
+        c_entry = max(grid, key=lambda c: scores[f"entry C={c}"])
         for c in grid:
             scores[f"route C={c}"] = _cv_score(kb, p, c, c_entry, keep)
-        c_route = _weakest_within_noise(grid, [scores[f"route C={c}"] for c in grid], len(p.routes))
+        c_route = max(grid, key=lambda c: scores[f"route C={c}"])
     decision = _fit(p, range(len(examples)), c_route, c_entry, keep)
     report = {
         "examples": len(examples),
