@@ -377,6 +377,8 @@ class Launcher:
                 str(port),
                 *proxy_header_args(self.settings),
                 "--no-access-log",
+                "--timeout-keep-alive",
+                str(self.settings.gateway_keep_alive_seconds),
                 # Several workers share the WeChat and limit state in Redis (check_topology).
                 "--workers",
                 str(self.settings.gateway_workers),
