@@ -21,6 +21,7 @@ from bot.chat.service import ChatService
 from bot.console.password_store import PasswordStore
 from bot.console.throttle import LoginThrottle, RedisLoginThrottle
 from bot.settings import Settings
+from bot.shared_redis import SharedRedis
 from bot.wechat.bridge import WeChatBridge
 
 
@@ -65,6 +66,11 @@ def wechat_bridge(request: Request) -> WeChatBridge:
     return request.app.state.wechat_bridge
 
 
+def shared_redis(request: Request) -> SharedRedis | None:
+    """The link to Redis (REDIS_URL), or None: shared state kept in this process."""
+    return request.app.state.shared_redis
+
+
 def resolve(request: Request, provider: Callable[[Request], Any]) -> Any:
     """A provider's object where FastAPI cannot inject it (an exception handler), honouring
     the app's dependency overrides as injection would."""
@@ -83,3 +89,4 @@ RetentionDep = Annotated[DailyPurge, Depends(retention)]
 TrustedProxiesDep = Annotated[list, Depends(trusted_proxies)]
 KnowledgeOpenerDep = Annotated[Callable[[], Any], Depends(knowledge_opener)]
 WeChatBridgeDep = Annotated[WeChatBridge, Depends(wechat_bridge)]
+SharedRedisDep = Annotated[SharedRedis | None, Depends(shared_redis)]

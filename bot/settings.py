@@ -240,3 +240,11 @@ def _from_env_file(settings: BaseSettings, env_file, encoding: str | None) -> di
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def tracker_db(settings: Settings, index: int) -> Path:
+    """Rasa process `index`'s tracker file: one file, RASA_TRACKER_DB, for every process, so
+    that while one restarts another can carry its conversations on with their context
+    (write-ahead logging keeps the two from waiting on each other: rasa_plugins). The launcher
+    gives it to Rasa; retention purges it."""
+    return settings.rasa_tracker_db

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from bot.api.models import HealthResponse
-from bot.deps import ChatServiceDep, RetentionDep, SettingsDep
+from bot.deps import ChatServiceDep, RetentionDep, SettingsDep, SharedRedisDep
+from bot.shared_redis import RedisDown, SharedRedis
 from knowledge.store import open_kb
 
 router = APIRouter(tags=["health"])
@@ -22,6 +23,17 @@ def knowledge_base_health(path) -> dict:
         return {"ok": False, "error": type(exc).__name__}
 
 
+async def shared_state_health(shared: SharedRedis | None) -> dict:
+    if shared is None:
+        return {"kind": "in_process"}
+    try:
+        await shared.call("health", lambda client: client.ping())
+        reachable = True
+    except RedisDown:
+        reachable = False
+    return {"kind": "redis", "reachable": reachable, "failures": shared.failures}
+
+
 @router.get(
     "/healthz",
     response_model=HealthResponse,
@@ -30,17 +42,25 @@ def knowledge_base_health(path) -> dict:
     "全部可用时 200，任何一部分不可用时 503（正文相同，status 为 degraded）。"
     "对话记录写不进去不算不可用，只计入 gateway.log_write_failures；"
     "每天删除过期对话失败的次数在 gateway.retention_failures；"
-    "gateway.rasa_line 列出每个 Rasa 进程正在处理、排队和因繁忙而婉拒的消息数。",
+    "gateway.rasa_line 列出每个 Rasa 进程正在处理、排队和因繁忙而婉拒的消息数；"
+    "gateway.shared_state 说明多个网关进程共用的状态在哪里（redis 或本进程），"
+    "Redis 连不上时 reachable 为 false：照常回答，只是限流放开、微信去重只在本进程内，"
+    "所以不算不可用。",
     responses={
         200: {"description": "全部可用（status: ok）"},
         503: {"model": HealthResponse, "description": "某个部分不可用（status: degraded）"},
     },
 )
 async def healthz(
-    settings: SettingsDep, chat_service: ChatServiceDep, retention: RetentionDep
+    settings: SettingsDep,
+    chat_service: ChatServiceDep,
+    retention: RetentionDep,
+    shared: SharedRedisDep,
 ) -> JSONResponse:
-    rasa, actions = await asyncio.gather(
-        chat_service.rasa.rasa_health(), chat_service.rasa.action_server_health()
+    rasa, actions, shared_state = await asyncio.gather(
+        chat_service.rasa.rasa_health(),
+        chat_service.rasa.action_server_health(),
+        shared_state_health(shared),
     )
     # Off the event loop: a slow disk must not stall the chats being answered meanwhile.
     kb = await asyncio.to_thread(knowledge_base_health, settings.knowledge_db)
@@ -52,6 +72,9 @@ async def healthz(
             "retention_failures": retention.failures,
             # Per Rasa process: messages in hand, waiting in line, turned away as busy.
             "rasa_line": chat_service.rasa.load(),
+            # Where the workers' shared state is; Redis unreachable is reported, not "down":
+            # every worker answers on alone (bot/shared_redis.py).
+            "shared_state": shared_state,
         },
         "rasa": rasa,
         "action_server": actions,

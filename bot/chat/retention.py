@@ -40,8 +40,7 @@ from bot.chat.conversation_log import (
 )
 from bot.chat.ids import RASA_SENDER, keyed_digest
 from bot.chat.log_schema import shown_target
-from bot.cli.topology import tracker_db
-from bot.settings import Settings
+from bot.settings import Settings, tracker_db
 
 __all__ = [
     "LOG_STORE",
@@ -104,7 +103,7 @@ class ForgetError(ValueError):
 
 def tracker_files(settings: Settings) -> list[Path]:
     """Every Rasa tracker file that exists: those the launcher gives the Rasa processes
-    (bot/cli/topology.py `tracker_db`) and `<name>-2.db` … beside RASA_TRACKER_DB, where a second
+    (bot/settings.py `tracker_db`) and `<name>-2.db` … beside RASA_TRACKER_DB, where a second
     Rasa process kept its conversations (earlier versions, or more processes)."""
     files = [tracker_db(settings, index) for index in range(settings.rasa_processes)]
     first = settings.rasa_tracker_db

@@ -10,6 +10,9 @@ SQLite-only rewriting in bot/chat/retention.py does not apply.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import func, inspect, select, text
 
 from bot.chat.log_schema import TURNS, LogDatabase, reviews, turns
@@ -22,8 +25,15 @@ BATCH_ROWS = 500
 BUSY_TIMEOUT_SECONDS = 5.0
 
 
-def _database(url: str) -> LogDatabase:
-    return LogDatabase(url, BUSY_TIMEOUT_SECONDS)
+@contextmanager
+def _database(url: str) -> Iterator[LogDatabase]:
+    """The log's database for one retention call, closed after it (the calls are rare: a
+    daily purge, a forget)."""
+    database = LogDatabase(url, BUSY_TIMEOUT_SECONDS)
+    try:
+        yield database
+    finally:
+        database.close()
 
 
 def _delete(database: LogDatabase, table: str, key: str, where: str, params: dict) -> int:
@@ -47,8 +57,7 @@ def _delete(database: LogDatabase, table: str, key: str, where: str, params: dic
 
 def delete_older(url: str, log_cutoff: str, rasa_cutoff: float, text_tables: dict) -> tuple:
     """(log rows, Rasa events) older than the cutoffs, deleted."""
-    database = _database(url)
-    try:
+    with _database(url) as database:
         keys = {TURNS: "id", reviews.name: "normalized"}
         rows = sum(
             _delete(database, table, keys[table], f"{column} < :cutoff", {"cutoff": log_cutoff})
@@ -58,45 +67,34 @@ def delete_older(url: str, log_cutoff: str, rasa_cutoff: float, text_tables: dic
             database, RASA_EVENTS, "id", "timestamp < :cutoff", {"cutoff": rasa_cutoff}
         )
         return rows, events
-    finally:
-        database.close()
 
 
 def log_ids(url: str, prefix: str) -> list[str]:
     """The log's conversation ids that start with `prefix`."""
-    database = _database(url)
-    try:
-        with database.reading() as conn:
-            query = (
-                select(turns.c.sender)
-                .distinct()
-                .where(turns.c.sender >= prefix, turns.c.sender < prefix + "g")
-            )
-            return [row[0] for row in conn.execute(query)]
-    finally:
-        database.close()
+    with _database(url) as database, database.reading() as conn:
+        query = (
+            select(turns.c.sender)
+            .distinct()
+            .where(turns.c.sender >= prefix, turns.c.sender < prefix + "g")
+        )
+        return [row[0] for row in conn.execute(query)]
 
 
 def read_turns(url: str, log_sender: str) -> list[tuple]:
     """(Rasa sender, channel, turns, last time) of one conversation's turns."""
-    database = _database(url)
-    try:
-        with database.reading() as conn:
-            query = (
-                select(turns.c.rasa_sender, turns.c.channel, func.count(), func.max(turns.c.time))
-                .where(turns.c.sender == log_sender)
-                .group_by(turns.c.rasa_sender, turns.c.channel)
-            )
-            return [tuple(row) for row in conn.execute(query)]
-    finally:
-        database.close()
+    with _database(url) as database, database.reading() as conn:
+        query = (
+            select(turns.c.rasa_sender, turns.c.channel, func.count(), func.max(turns.c.time))
+            .where(turns.c.sender == log_sender)
+            .group_by(turns.c.rasa_sender, turns.c.channel)
+        )
+        return [tuple(row) for row in conn.execute(query)]
 
 
 def delete_conversation(url: str, log_sender: str, rasa_senders: set[str]) -> tuple:
     """(log rows, Rasa events) of one conversation, deleted; the reviews of its wordings go
     with it, as on SQLite."""
-    database = _database(url)
-    try:
+    with _database(url) as database:
         with database.reading() as conn:
             wordings = [
                 row[0]
@@ -116,5 +114,3 @@ def delete_conversation(url: str, log_sender: str, rasa_senders: set[str]) -> tu
             for sender in sorted(rasa_senders)
         )
         return rows, events
-    finally:
-        database.close()

@@ -277,7 +277,11 @@ class Run:
         }
 
     def _child(self, args: list[str], log_path: Path, what: str) -> None:
-        env = child_env({"KNOWLEDGE_DB": str(self.settings.knowledge_db)})
+        # TensorFlow's deterministic kernels: the same labels give the same candidate model, so
+        # a retrain (and its test) is repeatable rather than a draw of thread timing.
+        env = child_env(
+            {"KNOWLEDGE_DB": str(self.settings.knowledge_db), "TF_DETERMINISTIC_OPS": "1"}
+        )
         with open(log_path, "wb") as log:
             code = subprocess.run(
                 args, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False

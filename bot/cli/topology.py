@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import yaml
 
-from bot.settings import REPO_ROOT, Settings
+from bot.settings import REPO_ROOT, Settings, tracker_db
 
 ENDPOINTS = REPO_ROOT / "endpoints.yml"
 LOOPBACK = "127.0.0.1"
@@ -122,13 +122,6 @@ def rasa_env(settings: Settings) -> dict[str, str]:
     if settings.redis_url:
         wanted.update(LOCKED_RASA_ENV)
     return {name: os.environ.get(name, value) for name, value in wanted.items()}
-
-
-def tracker_db(settings: Settings, index: int) -> Path:
-    """Rasa process `index`'s tracker file: one file, RASA_TRACKER_DB, for every process, so
-    that while one restarts another can carry its conversations on with their context
-    (write-ahead logging keeps the two from waiting on each other: rasa_plugins)."""
-    return settings.rasa_tracker_db
 
 
 def write_endpoints(settings: Settings, run_dir: Path, index: int = 0) -> Path:

@@ -4,6 +4,7 @@
 * `decision` — the fitted choice between answering with an entry, asking back, an overview
   and "not covered" (`fitting` fits it on the development set);
 * `followups` — 那找谁 / 详细说说 / 还有别的吗 and entries named outright;
+* `remembered` — the wordings staff labelled in the review loop, answered as labelled;
 * `compose` — the wording of every reply;
 * `respond` — the one path through them for each user turn.
 """

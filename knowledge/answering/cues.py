@@ -242,7 +242,8 @@ _BROAD_ASK = re.compile(
     r"(?:哪些|什么|啥|多少)(?:样的)?(?:优惠|扶持|帮扶|福利|好处|政策|待遇|支持)|"
     r"(?:方案|文件|政策)(?:主要)?(?:讲|说|写)(?:了)?(?:什么|啥|些什么)|主要内容|有什么用|"
     r"(?:有|讲了|包括|包含|都有)(?:哪些|什么|啥)(?:内容|措施|方面|行动)|"
-    r"介绍(?:一下)?(?:这个|该|这份)?(?:方案|文件|政策)|(?:帮扶|扶持)措施|大概(?:有|讲|说)"
+    r"介绍(?:一下)?(?:这个|该|这份)?(?:方案|文件|政策)|(?:帮扶|扶持)措施|大概(?:有|讲|说)|"
+    r"帮(?:啥|什么|哪些)忙|能帮(?:上)?(?:啥|什么|哪些)"
 )
 
 
@@ -255,6 +256,76 @@ _DETAIL_ASK = re.compile(
 _HOW_TO_ASK = re.compile(
     r"怎么(?:申请|办|报名|参加|弄)|去哪(?:里|儿)?(?:报名|申请|办|登记)|找谁|谁管"
 )
+
+
+# The kinds of detail people ask for that a plan states only sometimes: the words that ask for
+# one, and the words of an entry that state one (None: a plan of intentions never states it).
+_DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
+    "time": (
+        re.compile(
+            r"几月|几号|哪天|哪一天|什么时候|啥时候|何时|多久|多长时间|工作日|几天|截止|期限|"
+            r"到账|补几年|几年(?:的|内)?(?:补|发)"
+        ),
+        re.compile(r"每年|年度|每季度|每月|定期|常态化|[0-9０-９]+\s*(?:个月|日|天)"),
+    ),
+    "channel": (
+        re.compile(
+            r"网址|网站|链接|app|哪个(?:系统|平台|网)|登录|注册|密码|地址|在哪(?:里|儿)?(?:开|举办|举行)|"
+            r"哪个村|哪个窗口|窗口|哪些地方|哪几个|哪几家|哪条路|具体在哪|在什么地方"
+        ),
+        re.compile(r"平台|系统|网络|网上|线上|窗口|服务中心"),
+    ),
+    "fee": (re.compile(r"收费|收不收|费用|要钱|花钱"), re.compile(r"免费|收费|费用")),
+    "requirements": (
+        re.compile(
+            r"材料|带(?:什么|哪些|啥)|要带|证明|手续|学历|笔试|实操|考(?:哪些|什么|啥)|科目|"
+            r"申请表|报名表|表格"
+        ),
+        re.compile(r"材料|流程|程序|考试"),
+    ),
+    "outcome": (
+        re.compile(r"完成(?:了|没|得|多少|情况)|实际(?:新增|完成|安置|就业)|新增了|安置了多少|公布|通报|达到了?没|达标|进度"),
+        None,
+    ),
+    "redress": (
+        re.compile(
+            r"起诉|告(?:他|她|它|老板|单位|公司|厂)|打官司|仲裁|维权|赔偿|补偿|违法|劳动合同|"
+            r"辞退|开除|不让我(?:去)?上班"
+        ),
+        None,
+    ),
+}
+
+
+def detail_asked(question: Question) -> list[str]:
+    """The kinds of detail the question asks for (time, channel, fee, requirements, outcome,
+    redress)."""
+    said = question.normalized.lower()
+    return [kind for kind, (asks, _) in _DETAIL_KINDS.items() if asks.search(said)]
+
+
+# A measure asked for by its unit (多少米, 多少个岗位): only a number in that unit answers it.
+_MEASURE_ASK = re.compile(r"多少(米|公里|平方|个|家|户|次|倍|所)")
+
+
+def measure_missing(question: Question, entry_text: str) -> bool:
+    """The question asks for a measure in a unit (间距多少米) that the entry states no number in."""
+    asked = _MEASURE_ASK.search(question.normalized)
+    if asked is None:
+        return False
+    unit = re.escape(asked.group(1))
+    return not re.search(r"[0-9０-９一二三四五六七八九十百千万两]+\s*" + unit, entry_text)
+
+
+def detail_missing(question: Question, entry_text: str) -> bool:
+    """Whether the question asks for a kind of detail that the entry does not state."""
+    if measure_missing(question, entry_text):
+        return True
+    for kind in detail_asked(question):
+        states = _DETAIL_KINDS[kind][1]
+        if states is None or not states.search(entry_text):
+            return True
+    return False
 
 
 def asks_detail(question: Question) -> bool:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -103,6 +103,7 @@ def gather(kb: KnowledgeBase, question: Question) -> Evidence:
             "cue:money_words": float(any(w in question.normalized for w in cues.MONEY_WORDS)),
             "cue:subsidy_kind": float(cues.subsidy_kind(question) is not None),
             "cue:detail": float(cues.asks_detail(question)),
+            "cue:detail_missing": float(bool(top_text) and cues.detail_missing(question, top_text)),
             "cue:how_to": float(cues.asks_how_to(question)),
             "cov:top": cov_top,
             "cov:plan": cov_plan,
@@ -263,10 +264,17 @@ class Decision:
     route: Linear
     entry: Linear
     report: dict  # how it was fitted: data sizes, cross-validated scores, chosen settings
+    # Staff's labels by wording (knowledge/answering/remembered.py); none before any review.
+    remembered: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(
-            {"route": self.route.to_dict(), "entry": self.entry.to_dict(), "report": self.report},
+            {
+                "route": self.route.to_dict(),
+                "entry": self.entry.to_dict(),
+                "report": self.report,
+                "remembered": self.remembered,
+            },
             ensure_ascii=False,
             indent=1,
         )
@@ -274,7 +282,12 @@ class Decision:
     @classmethod
     def from_json(cls, text: str) -> Decision:
         data = json.loads(text)
-        return cls(Linear.from_dict(data["route"]), Linear.from_dict(data["entry"]), data["report"])
+        return cls(
+            Linear.from_dict(data["route"]),
+            Linear.from_dict(data["entry"]),
+            data["report"],
+            data.get("remembered") or {},
+        )
 
 
 @lru_cache(maxsize=4)

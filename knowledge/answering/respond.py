@@ -18,6 +18,7 @@ from knowledge.answering.decision import (
     open_decision,
     unstated_amount,
 )
+from knowledge.answering.remembered import wording_key
 from knowledge.errors import NotFound
 from knowledge.ranking import rank
 from knowledge.records import Entry
@@ -46,7 +47,8 @@ def respond(
     question = Question.of(text, intent, confidence, entities, ranking)
     answer = _by_domain_rules(kb, question, context or Context())
     if answer is None:
-        answer = decide(kb, question, decision or open_decision())
+        decision = decision or open_decision()
+        answer = as_labelled(kb, question, decision) or decide(kb, question, decision)
     return compose.with_amount_note(kb, question, answer)
 
 
@@ -63,6 +65,30 @@ def _by_domain_rules(kb: KnowledgeBase, question: Question, context: Context) ->
         # 人社局电话, 按摩考试报名电话: the plan names offices, never a phone number.
         return compose.no_phone_number()
     return None
+
+
+def as_labelled(kb: KnowledgeBase, question: Question, decision: Decision) -> Answer | None:
+    """The reply staff chose for these very words in the review loop, if they chose one."""
+    label = decision.remembered.get(wording_key(question.said)) if question.said else None
+    if label is None:
+        return None
+    if label == "out_of_scope":
+        asked = cues.asks_for_amount(question.said, question.intent)
+        return compose.not_covered(kb, None, amount=asked is not None)
+    if label == "handoff":
+        return compose.hand_off()
+    if label == "overview":
+        return compose.overview(kb, question.said)
+    entry = entry_or_none(kb, doc_key(kb, label))
+    if entry is None:  # not an entry of this plan (any more): the decision answers
+        return None
+    if entry.kind == "target":
+        return compose.target_answer(kb, [entry], entry.title)
+    if entry.kind == "document":
+        return compose.document(kb, question.said)
+    if unstated_amount(question, entry.text):
+        return compose.not_covered(kb, entry, amount=True)
+    return compose.quote(kb, entry, question.said)
 
 
 def decide(kb: KnowledgeBase, question: Question, decision: Decision) -> Answer:

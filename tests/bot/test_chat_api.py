@@ -358,6 +358,8 @@ def test_healthz_reports_each_part(make_client, fake_rasa):
     assert up.status_code == 503 and body["status"] == "degraded"
     down = make_client(fake_rasa("down")).get("/healthz").json()
     assert down["rasa"]["ok"] is False and down["action_server"]["ok"] is False
+    # Without REDIS_URL the workers' shared state is this process's own.
+    assert body["gateway"]["shared_state"] == {"kind": "in_process"}
 
 
 def test_healthz_is_200_when_every_part_is_up(make_client, fake_rasa, monkeypatch):

@@ -22,7 +22,7 @@ import json
 import os
 import sys
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from knowledge.situation import reply as situation_reply
@@ -186,6 +186,7 @@ def fit_decision(model: Path, keep=None, grid=None, extra: list[Path] = (), stre
     """The decision fitted on the development set, plus `extra` question files (the questions
     staff labelled in the review loop, bot/console/reviewed.py)."""
     from knowledge.answering.fitting import C_GRID, everything, fit
+    from knowledge.answering.remembered import remembered_labels
     from knowledge.store import open_kb
 
     questions, parsed = sets.dev(), parse(sets.dev(), model, "dev")
@@ -194,13 +195,18 @@ def fit_decision(model: Path, keep=None, grid=None, extra: list[Path] = (), stre
         questions, parsed = questions + more, parsed + parse(more, model, path.stem)
     files = [*sets.DEV_FILES, *extra]
     inputs = _digest(model.read_bytes(), *(p.read_bytes() for p in files))
-    return fit(
+    decision = fit(
         open_kb(),
         examples(questions, parsed),
         inputs=inputs,
         keep=keep or everything,
         grid=grid or C_GRID,
         strengths=strengths,
+    )
+    # Staff's labels are also answered word for word (knowledge/answering/remembered.py).
+    remembered = remembered_labels([q for path in extra for q in sets.load(path)])
+    return replace(
+        decision, remembered=remembered, report={**decision.report, "remembered": len(remembered)}
     )
 
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from knowledge import wording
-from knowledge.answering import Answer, Context, compose, parse_reference, respond, topics
+from knowledge.answering import Answer, Context, compose, cues, parse_reference, respond, topics
 from knowledge.answering.cues import Question
 from knowledge.lexicon import get_lexicon
 
@@ -666,3 +666,30 @@ def test_the_console_search_puts_the_chat_answer_first(kb):
         found = search(kb, text, parsed, decision)
         assert chat.sources and found[0].key == chat.sources[0]["key"], text
         assert len({e.key for e in found}) == len(found)
+
+
+# -- details the plan does not state (dates, channels, fees, requirements, outcomes, redress) --
+
+
+@pytest.mark.parametrize(
+    "text, kinds",
+    [
+        ("烟草证一般要几个工作日", ["time"]),
+        ("24365校园招聘的网址是什么", ["channel"]),
+        ("阳光家园收不收费", ["fee"]),
+        ("就业辅导员要什么学历，考哪些内容", ["requirements"]),
+        ("2023年新增了多少残疾人就业", ["outcome"]),
+        ("老板不让我上班了，我该去哪里告他", ["redress"]),
+        ("盲人按摩考试在哪报名", []),
+    ],
+)
+def test_the_kind_of_detail_asked_is_read_from_the_words(text, kinds):
+    assert cues.detail_asked(Question.of(text, "ask_item", 0.9)) == kinds
+
+
+def test_a_detail_is_missing_only_when_the_entry_does_not_state_its_kind():
+    when = Question.of("交流活动多久办一次", "ask_employment_service", 0.9)
+    assert not cues.detail_missing(when, "定期举办残疾人就业服务交流活动")
+    assert cues.detail_missing(when, "加强残疾人就业服务")
+    outcome = Question.of("三年行动目标完成了吗", "ask_targets", 0.9)
+    assert cues.detail_missing(outcome, "新增残疾人就业2500人")  # a plan never states outcomes

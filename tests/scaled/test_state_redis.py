@@ -265,6 +265,7 @@ def test_redis_killed_mid_test_answers_go_on_and_the_bridge_recovers(tmp_path, f
                     ]
                     async with client(apps[1]) as http:
                         chat = await http.post("/api/chat", json={"sender": "k", "message": "你好"})
+                        health_during = (await http.get("/healthz")).json()
                     during_seconds = time.monotonic() - started
                     await asyncio.to_thread(
                         run_script, folder, KILL_REDIS_PORT, KILL_PG_PORT, "start", "redis"
@@ -272,11 +273,14 @@ def test_redis_killed_mid_test_answers_go_on_and_the_bridge_recovers(tmp_path, f
                     await asyncio.sleep(1.1)  # past the back-off after the last failure
                     again = signed("之后", 9520)
                     after = await asyncio.gather(deliver(apps[0], again), deliver(apps[1], again))
-                    return before, during, chat, during_seconds, after
+                    async with client(apps[1]) as http:
+                        health_after = (await http.get("/healthz")).json()
+                    health = (health_during, health_after)
+                    return before, during, chat, during_seconds, after, health
                 finally:
                     await close(apps)
 
-            before, during, chat, during_seconds, after = asyncio.run(scenario())
+            before, during, chat, during_seconds, after, health = asyncio.run(scenario())
             shared = redis.Redis.from_url(redis_url)
             try:
                 assert shared.ping()
@@ -292,6 +296,12 @@ def test_redis_killed_mid_test_answers_go_on_and_the_bridge_recovers(tmp_path, f
     # Back in Redis: the same message on both instances is answered once again.
     assert [read_reply(r.text) for r in after] == [read_reply(after[0].text)] * 2
     assert asked(rasa, "之后") == 1
+    # /healthz says where the shared state is and whether Redis answers; the gateway itself
+    # stays up either way (its workers answer alone meanwhile).
+    during_state, after_state = (h["gateway"]["shared_state"] for h in health)
+    assert during_state["kind"] == "redis" and during_state["reachable"] is False
+    assert after_state["reachable"] is True and after_state["failures"] >= 1
+    assert all(h["gateway"]["ok"] for h in health)
 
 
 def _alive(pid: int) -> bool:
