@@ -69,10 +69,11 @@ def create_app(
         run_dir=settings.log_dir.parent / "run",
     )
     chat_service = ChatService(rasa, conversation_log, settings.secret_key)
-    # Turns older than RETENTION_DAYS are deleted shortly after start and then once a day.
-    retention = DailyPurge(settings)
-    # REDIS_URL: the bridge, the limits and the sign-in throttle shared by every worker.
+    # REDIS_URL: the bridge, the limits, the sign-in throttle and the purge shared by every
+    # worker.
     shared = SharedRedis(settings.redis_url) if settings.redis_url else None
+    # Turns older than RETENTION_DAYS are deleted shortly after start and then once a day.
+    retention = DailyPurge(settings, shared=shared)
     wechat_bridge = _wechat_bridge(settings, shared)
 
     @asynccontextmanager

@@ -20,6 +20,7 @@ from bot.chat.conversation_log import ConversationLog, Turn
 from bot.chat.retention import ForgetError, forget, purge, tracker_files
 from bot.chat.service import ChatService
 from bot.cli import commands as cli
+from bot.shared_redis import SharedRedis
 from bot.wechat.simulator import read_reply
 from knowledge.wording import HOTLINE, LOCAL_FEDERATION
 from tests.bot.wechat_fixtures.support import (
@@ -548,3 +549,20 @@ async def test_the_wechat_welcome_states_the_configured_days(anyio_backend):
         welcome = read_reply((await post_plain(http, fixture_xml("subscribe.xml"))).text)
     assert retention_notice(45) in welcome
     assert "对话记录保存 45 天" in welcome and HOTLINE in welcome
+
+
+def test_without_redis_to_claim_the_period_each_worker_purges(settings, monkeypatch):
+    # REDIS_URL set but nothing listens there: purging twice deletes nothing twice, while
+    # not purging would keep text past its retention.
+    calls = []
+    monkeypatch.setattr(retention, "purge", lambda settings: calls.append(1) or [])
+    shared = SharedRedis("redis://127.0.0.1:9/0", timeout=0.2)
+    workers = [daily_purge.DailyPurge(settings, shared=shared) for _ in range(2)]
+
+    async def both():
+        for worker in workers:
+            await worker.run_once()
+        await shared.aclose()
+
+    asyncio.run(both())
+    assert len(calls) == 2 and [w.runs for w in workers] == [1, 1]

@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from bot.app import create_app
+from bot.chat import retention
 from bot.settings import Settings
 from bot.wechat.simulator import message_xml, plaintext_request, read_reply
 from tests.fakes import FakeRasa
@@ -241,6 +242,24 @@ def test_the_sign_in_throttle_counts_across_instances(tmp_path, fake_rasa, share
     apps[1].state.login_throttle.succeeded("10.1.2.3")
     assert not apps[0].state.login_throttle.blocked("10.1.2.3")
     asyncio.run(close(apps))
+
+
+def test_the_daily_purge_runs_on_one_instance_only(tmp_path, fake_rasa, shared_urls, monkeypatch):
+    """Every worker wakes to purge; the first claims the period in Redis, the others skip it."""
+    calls = []
+    monkeypatch.setattr(retention, "purge", lambda settings: calls.append(1) or [])
+    apps = instances(3, settings_for(tmp_path, fake_rasa("normal"), *shared_urls))
+
+    async def scenario():
+        try:
+            await asyncio.gather(*(app.state.retention.run_once() for app in apps))
+        finally:
+            await close(apps)
+
+    asyncio.run(scenario())
+    workers = [app.state.retention for app in apps]
+    assert len(calls) == 1
+    assert sorted((w.runs, w.skipped) for w in workers) == [(0, 1), (0, 1), (1, 0)]
 
 
 def test_redis_killed_mid_test_answers_go_on_and_the_bridge_recovers(tmp_path, fake_rasa):
