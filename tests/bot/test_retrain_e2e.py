@@ -53,7 +53,7 @@ CANDIDATES = {
     "残疾人在家能接啥活": "3",
     "瞎子按摩店咋开": "13",
 }
-# The bad label set: development questions reworded by a suffix, all labelled item 13.
+# The bad label set: development questions reworded by a common opening, all labelled item 13.
 BAD_LABEL = "13"
 MODEL_FILES = ("assistant.tar.gz", "decision.json")
 BAD_COUNT = 80
@@ -256,7 +256,9 @@ def test_labels_teach_the_assistant_and_a_bad_label_set_is_refused(stack, work, 
     try:
         bad = []
         for i, q in enumerate(questions):
-            asked = f"{q['q']}（请问）"
+            # 请问 opens questions of every topic in the training data, so the model cannot
+            # pin the wrong label on it: it has to move what the words themselves mean.
+            asked = f"请问{q['q']}"
             ask(stack, f"bad-{i}", asked)
             # Labelled wrong whether the assistant answered it or not (the queue only lists
             # those it did not): a reviewer who labels everything as item 13.
