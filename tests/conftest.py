@@ -181,15 +181,45 @@ def once_per_session(tmp_path_factory, name: str, make: Callable[[Path], object]
 
 
 @pytest.fixture(scope="session")
-def kb_path(tmp_path_factory) -> Path:
+def kb_path(request, tmp_path_factory) -> Path:
     """The real plan built once per session into tmp, never the working tree's build/ (real
     lexicon, segmenter and spaCy tagger). Shared read-only: a test that changes a knowledge
-    base copies it or builds its own."""
+    base copies it or builds its own.
+
+    Building takes about 8 s, most of `make check`'s start, so the result is kept in pytest's
+    cache (.pytest_cache/, cleared by `--cache-clear`) under the digest of everything the build
+    reads: the same inputs give the same knowledge base."""
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    kept = cache.mkdir("test-kb") / f"{knowledge_inputs()}.db" if cache else None
 
     def make(folder: Path) -> None:
-        build(sources=[PLAN], db_path=folder / "knowledge.db")
+        target = folder / "knowledge.db"
+        if kept is not None and kept.is_file():
+            shutil.copyfile(kept, target)
+            return
+        build(sources=[PLAN], db_path=target)
+        if kept is not None:
+            for old in kept.parent.glob("*.db"):
+                old.unlink(missing_ok=True)
+            partial = kept.with_name(f".{kept.name}.{os.getpid()}")
+            shutil.copyfile(target, partial)
+            partial.replace(kept)  # whole or absent, whoever reads it
 
     return once_per_session(tmp_path_factory, "kb", make) / "knowledge.db"
+
+
+def knowledge_inputs() -> str:
+    """A digest of what the test knowledge base is built from: the knowledge package (the
+    plan, the lexicon, the code), this file and the pinned packages (spaCy, jieba)."""
+    files = sorted(
+        p for p in (REPO_ROOT / "knowledge").rglob("*") if p.is_file() and p.suffix != ".pyc"
+    )
+    files += [Path(__file__), REPO_ROOT / "requirements.lock"]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(REPO_ROOT)).encode("utf-8") + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @pytest.fixture(scope="session")
