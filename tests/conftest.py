@@ -180,46 +180,60 @@ def once_per_session(tmp_path_factory, name: str, make: Callable[[Path], object]
     return folder
 
 
-@pytest.fixture(scope="session")
-def kb_path(request, tmp_path_factory) -> Path:
-    """The real plan built once per session into tmp, never the working tree's build/ (real
-    lexicon, segmenter and spaCy tagger). Shared read-only: a test that changes a knowledge
-    base copies it or builds its own.
-
-    Building takes about 8 s, most of `make check`'s start, so the result is kept in pytest's
-    cache (.pytest_cache/, cleared by `--cache-clear`) under the digest of everything the build
-    reads: the same inputs give the same knowledge base."""
+def cached_once(
+    request, tmp_path_factory, name: str, inputs: str, make: Callable[[Path], None]
+) -> Path:
+    """`make(file)` once per session (once_per_session), its result also kept in pytest's cache
+    (.pytest_cache/, cleared by `--cache-clear`) under `inputs`, the digest of what it is made
+    from: the same inputs give the same file, so later sessions copy it instead of making it."""
     cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
-    kept = cache.mkdir("test-kb") / f"{knowledge_inputs()}.db" if cache else None
+    suffix = Path(name).suffix
+    kept = cache.mkdir(f"test-{Path(name).stem}") / f"{inputs}{suffix}" if cache else None
 
-    def make(folder: Path) -> None:
-        target = folder / "knowledge.db"
+    def fill(folder: Path) -> None:
+        target = folder / name
         if kept is not None and kept.is_file():
             shutil.copyfile(kept, target)
             return
-        build(sources=[PLAN], db_path=target)
+        make(target)
         if kept is not None:
-            for old in kept.parent.glob("*.db"):
+            for old in kept.parent.glob(f"*{suffix}"):
                 old.unlink(missing_ok=True)
             partial = kept.with_name(f".{kept.name}.{os.getpid()}")
             shutil.copyfile(target, partial)
             partial.replace(kept)  # whole or absent, whoever reads it
 
-    return once_per_session(tmp_path_factory, "kb", make) / "knowledge.db"
+    return once_per_session(tmp_path_factory, Path(name).stem, fill) / name
 
 
-def knowledge_inputs() -> str:
-    """A digest of what the test knowledge base is built from: the knowledge package (the
-    plan, the lexicon, the code), this file and the pinned packages (spaCy, jieba)."""
-    files = sorted(
-        p for p in (REPO_ROOT / "knowledge").rglob("*") if p.is_file() and p.suffix != ".pyc"
-    )
-    files += [Path(__file__), REPO_ROOT / "requirements.lock"]
+def inputs_digest(files: list[Path]) -> str:
+    """A digest of these files' paths and contents, with this file and the pinned packages."""
     digest = hashlib.sha256()
-    for path in files:
+    for path in [*files, Path(__file__), REPO_ROOT / "requirements.lock"]:
         digest.update(str(path.relative_to(REPO_ROOT)).encode("utf-8") + b"\0")
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def knowledge_files() -> list[Path]:
+    """The knowledge package: the plan, the lexicon and the code that builds and answers."""
+    return sorted(
+        p for p in (REPO_ROOT / "knowledge").rglob("*") if p.is_file() and p.suffix != ".pyc"
+    )
+
+
+@pytest.fixture(scope="session")
+def kb_path(request, tmp_path_factory) -> Path:
+    """The real plan built once per session into tmp, never the working tree's build/ (real
+    lexicon, segmenter and spaCy tagger). Shared read-only: a test that changes a knowledge
+    base copies it or builds its own. Building takes about 8 s, so it is kept (cached_once)."""
+    return cached_once(
+        request,
+        tmp_path_factory,
+        "knowledge.db",
+        inputs_digest(knowledge_files()),
+        lambda target: build(sources=[PLAN], db_path=target),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -231,17 +245,8 @@ def decision_inputs() -> str:
     """A digest of everything the test decision is made of: the knowledge package and the plan
     (the knowledge base it is fitted on), the development questions, this file and the pinned
     packages."""
-    files = sorted(
-        p for p in (REPO_ROOT / "knowledge").rglob("*") if p.is_file() and p.suffix != ".pyc"
-    )
-    files += sorted((REPO_ROOT / "tests" / "eval").glob("dev*.yml"))
-    files += [REPO_ROOT / "tests" / "eval" / "sets.py", Path(__file__)]
-    files += [REPO_ROOT / "requirements.lock"]
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(str(path.relative_to(REPO_ROOT)).encode("utf-8") + b"\0")
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    files = knowledge_files() + sorted((REPO_ROOT / "tests" / "eval").glob("dev*.yml"))
+    return inputs_digest(files + [REPO_ROOT / "tests" / "eval" / "sets.py"])
 
 
 def fit_test_decision(kb: KnowledgeBase) -> Decision:
@@ -269,25 +274,16 @@ def test_decision(request, tmp_path_factory):
     """The test decision (`fit_test_decision`, on the session's knowledge base), in tmp;
     DECISION_MODEL points at it, so no test reads the working tree's models/decision.json.
 
-    Fitting takes 10-25 s, so the result is kept in pytest's cache (.pytest_cache/, cleared by
-    `--cache-clear`) under the digest of its inputs: the same inputs give the same decision."""
-    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
-    kept = cache.mkdir("test-decision") / f"{decision_inputs()}.json" if cache else None
-
-    def make(folder: Path) -> None:
-        if kept is not None and kept.is_file():
-            shutil.copyfile(kept, folder / "decision.json")
-            return
-        text = fit_test_decision(request.getfixturevalue("kb")).to_json()
-        (folder / "decision.json").write_text(text, encoding="utf-8")
-        if kept is not None:
-            for old in kept.parent.glob("*.json"):
-                old.unlink(missing_ok=True)
-            partial = kept.with_name(f".{kept.name}.{os.getpid()}")
-            partial.write_text(text, encoding="utf-8")
-            partial.replace(kept)  # whole or absent, whoever reads it
-
-    path = once_per_session(tmp_path_factory, "decision", make) / "decision.json"
+    Fitting takes 10-25 s, so it is kept (cached_once)."""
+    path = cached_once(
+        request,
+        tmp_path_factory,
+        "decision.json",
+        decision_inputs(),
+        lambda target: target.write_text(
+            fit_test_decision(request.getfixturevalue("kb")).to_json(), encoding="utf-8"
+        ),
+    )
     old = os.environ.get("DECISION_MODEL")
     os.environ["DECISION_MODEL"] = str(path)
     yield path
