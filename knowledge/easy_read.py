@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from knowledge.errors import SourceParseError
+from knowledge.yaml_files import load_yaml
 
 EASY_READ_PATH = Path(__file__).with_name("easy_read.yml")
 MAX_SENTENCES = 3
@@ -36,7 +37,7 @@ def load_easy_read(path: str | Path = EASY_READ_PATH) -> EasyRead:
     """Read and check the file's shape; raises SourceParseError naming what is wrong."""
     where = str(path)
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = load_yaml(path)
     except (OSError, yaml.YAMLError) as exc:
         raise SourceParseError(where, 0, f"cannot read the easy-read file: {exc}") from exc
     if not isinstance(data, dict):

@@ -23,6 +23,7 @@ import jieba
 import yaml
 
 from knowledge.jieba_tokenizer import cut, make_tokenizer
+from knowledge.yaml_files import load_yaml
 
 LEXICON_PATH = Path(__file__).with_name("lexicon.yml")
 
@@ -283,7 +284,7 @@ def load_lexicon(path: Path | str = LEXICON_PATH) -> Lexicon:
     """Read and validate a lexicon file; raises LexiconError saying what is wrong."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path)
     except yaml.YAMLError as error:
         raise LexiconError(f"{path}: not valid YAML: {error}") from error
     return parse_lexicon(data, source=str(path))

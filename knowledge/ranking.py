@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from knowledge import relevance
 from knowledge.lexicon import get_lexicon
 from knowledge.store import KnowledgeBase
+from knowledge.yaml_files import load_yaml
 
 # What a question can be answered with: items and safeguards (targets and the document
 # facts are answered by their own replies).
@@ -44,7 +43,7 @@ class Ranked:
 @lru_cache(maxsize=1)
 def generic_words() -> frozenset[str]:
     """Words that carry no topic of their own (什么, 政策, 残疾人 …), from topics.yml."""
-    data = yaml.safe_load(GENERIC_PATH.read_text(encoding="utf-8"))
+    data = load_yaml(GENERIC_PATH)
     return frozenset(str(w) for w in data["generic"])
 
 

@@ -151,9 +151,10 @@ def search_index(
     sql += " order by rank limit ?"
     params.append(max(CANDIDATES, limit))
     scored = []
+    parts = {term: subwords(term) for term in terms}  # once, not once per row
     rows = conn.execute(sql, params)
     for position, (key, kind, title, body, departments, rank) in enumerate(rows):
-        score = -rank * _coverage_boost(terms, title.split(), f"{body} {departments}".split())
+        score = -rank * _coverage_boost(parts, _words(title), _words(f"{body} {departments}"))
         score *= KIND_WEIGHTS.get(kind, 1.0)
         if score >= MIN_SCORE:
             scored.append((score, position, key))
@@ -161,23 +162,31 @@ def search_index(
     return [(key, round(score, 6)) for score, _, key in scored[:limit]]
 
 
-def _coverage_boost(terms: list[str], title: list[str], body: list[str]) -> float:
-    """Favour entries whose own text has every word of the question.
+@lru_cache(maxsize=2048)
+def _words(indexed: str) -> frozenset[str]:
+    """The words of an index column (space-joined); the same entries come back for every
+    question, so each is split once."""
+    return frozenset(indexed.split())
+
+
+def _coverage_boost(
+    parts: dict[str, list[str]], title_words: frozenset[str], body_words: frozenset[str]
+) -> float:
+    """Favour entries whose own text has every word of the question (`parts`: each word of the
+    question with the dictionary words inside it).
 
     Items of one action share its heading, so a heading match cannot tell them apart; the
     words an entry's body covers decide between siblings.
     """
-    title_words, body_words = set(title), set(body)
-    in_body = sum(_covered(t, body_words) for t in terms) / len(terms)
-    in_title = sum(_covered(t, title_words) for t in terms) / len(terms)
+    in_body = sum(_covered(t, p, body_words) for t, p in parts.items()) / len(parts)
+    in_title = sum(_covered(t, p, title_words) for t, p in parts.items()) / len(parts)
     return 0.2 + in_body + 0.3 * in_title
 
 
-def _covered(term: str, words: set[str]) -> float:
+def _covered(term: str, parts: list[str], words: frozenset[str]) -> float:
     """1 for the word itself; partly, when only the words inside it are there."""
     if term in words:
         return 1.0
-    parts = subwords(term)
     if not parts:
         return 0.0
     return 0.8 * sum(1 for p in parts if p in words) / len(parts)

@@ -97,9 +97,9 @@ class FakeRasa:
             self._server.server_close()
             self._server = None
             return self
-        # A short poll: stop() waits for the serving loop to notice, 0.5 s by default, per test.
+        # A short poll: stop() waits for the serving loop to notice (0.5 s by default), per test.
         threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         ).start()
         return self
 

@@ -12,11 +12,14 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
+
+from knowledge.yaml_files import load_all_yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = REPO_ROOT / "deploy"
@@ -29,11 +32,13 @@ def yaml_files() -> list[Path]:
     return sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])
 
 
-def k8s_objects() -> list[dict]:
+@lru_cache(maxsize=1)
+def k8s_objects() -> tuple[dict, ...]:
+    """Every Kubernetes object in deploy/k8s, parsed once (tests only read them)."""
     objects = []
     for path in sorted(K8S.glob("*.yaml")):
-        objects += [doc for doc in yaml.safe_load_all(path.read_text()) if doc and "kind" in doc]
-    return objects
+        objects += [doc for doc in load_all_yaml(path) if doc and "kind" in doc]
+    return tuple(objects)
 
 
 def of_kind(kind: str) -> list[dict]:

@@ -9,17 +9,17 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 import actions
 from knowledge import wording
 from knowledge.answering import SMALL_TALK, topics
+from knowledge.yaml_files import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def load(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return load_yaml(path) or {}
 
 
 @pytest.fixture(scope="module")

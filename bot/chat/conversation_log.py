@@ -163,7 +163,7 @@ class ConversationLog:
                 row.update(
                     message=title, payload=turn.message, normalized=normalize_question(title)
                 )
-            conn.execute(insert(turns).values(**row))
+            conn.execute(insert(turns), row)  # one compiled statement, cached by SQLAlchemy
         return answer_id
 
     def _last_answer(self, conn, sender: str) -> dict | None:

@@ -42,6 +42,7 @@ from bot.cli.launcher import child_env
 from bot.cli.model_switch import load_model, rasa_servers, replace_file
 from bot.console.reviewed import TRAINING_DIR, export
 from bot.settings import REPO_ROOT, Settings
+from knowledge.yaml_files import load_yaml
 
 FROZEN_TEST = REPO_ROOT / "tests" / "eval" / "test.yml"
 CONFIG = REPO_ROOT / "config.yml"
@@ -352,7 +353,7 @@ def running_strengths(decision: Path) -> tuple[float, float] | None:
 
 def with_epochs(config: Path, epochs: int) -> str:
     """config.yml with DIET's epochs changed, the pipeline otherwise the same."""
-    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data = load_yaml(config)
     for component in data["pipeline"]:
         if component.get("name") == "DIETClassifier":
             component["epochs"] = epochs

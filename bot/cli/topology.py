@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 import yaml
 
 from bot.settings import REPO_ROOT, Settings, tracker_db
+from knowledge.yaml_files import load_yaml
 
 ENDPOINTS = REPO_ROOT / "endpoints.yml"
 LOOPBACK = "127.0.0.1"
@@ -131,7 +132,7 @@ def write_endpoints(settings: Settings, run_dir: Path, index: int = 0) -> Path:
     REDIS_URL also Rasa's Redis lock store. Owner-only: it may hold the passwords."""
     config = {}
     if ENDPOINTS.is_file():
-        config = yaml.safe_load(ENDPOINTS.read_text(encoding="utf-8")) or {}
+        config = load_yaml(ENDPOINTS) or {}
     actions = action_server_urls(settings)
     config["action_endpoint"] = {"url": actions[index % len(actions)] + "/webhook"}
     if settings.database_url:

@@ -28,6 +28,7 @@ import yaml
 from bot.chat.conversation_log import ConversationLog, normalize_question
 from bot.settings import REPO_ROOT
 from knowledge.answering.cues import topics
+from knowledge.yaml_files import load_yaml
 
 # Where `make train` looks for the export (Makefile REVIEWED).
 TRAINING_DIR = REPO_ROOT / "var" / "training"
@@ -84,7 +85,7 @@ def known_questions() -> set[str]:
     """Every wording of the training data, the development set and the frozen test set."""
     known = set()
     for path in sorted(NLU_DIR.glob("*.yml")):
-        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu", []):
+        for block in (load_yaml(path) or {}).get("nlu", []):
             if "intent" not in block:  # synonyms, lookup tables, regexes
                 continue
             for line in str(block.get("examples", "")).splitlines():
@@ -92,7 +93,7 @@ def known_questions() -> set[str]:
                 if line.startswith("- "):
                     known.add(normalize_question(_ANNOTATION.sub(r"\1", line[2:])))
     for path in sorted(EVAL_DIR.glob("dev*.yml")) + [EVAL_DIR / "test.yml"]:
-        for item in yaml.safe_load(path.read_text(encoding="utf-8"))["questions"]:
+        for item in load_yaml(path)["questions"]:
             known.add(normalize_question(str(item["q"])))
     return known
 

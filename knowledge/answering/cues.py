@@ -13,11 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from knowledge import relevance
 from knowledge.numbers import parse_number
 from knowledge.ranking import generic_words
+from knowledge.yaml_files import load_yaml
 
 TOPICS_PATH = Path(__file__).resolve().parents[1] / "topics.yml"
 
@@ -35,7 +34,7 @@ class Topics:
 
 @lru_cache(maxsize=1)
 def topics() -> Topics:
-    data = yaml.safe_load(TOPICS_PATH.read_text(encoding="utf-8"))
+    data = load_yaml(TOPICS_PATH)
     return Topics(
         candidates={k: [str(s) for s in v] for k, v in data["candidates"].items()},
         subsidies=data["subsidies"],
@@ -284,7 +283,9 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
         re.compile(r"材料|流程|程序|考试"),
     ),
     "outcome": (
-        re.compile(r"完成(?:了|没|得|多少|情况)|实际(?:新增|完成|安置|就业)|新增了|安置了多少|公布|通报|达到了?没|达标|进度"),
+        re.compile(
+            r"完成(?:了|没|得|多少|情况)|实际(?:新增|完成|安置|就业)|新增了|安置了多少|公布|通报|达到了?没|达标|进度"
+        ),
         None,
     ),
     "redress": (

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import yaml
-
 from knowledge.situation.words import DATA, vocabulary
+from knowledge.yaml_files import load_yaml
 
 CONCERNS = "concerns"
 REQUIRES = "requires"
@@ -32,7 +31,7 @@ class Mapping:
 
 def situation_rows(documents: Iterable[str], path=DATA) -> list[dict]:
     """The rows of the knowledge base's `situations` table for these documents."""
-    applies = yaml.safe_load(path.read_text(encoding="utf-8")).get("applies") or {}
+    applies = load_yaml(path).get("applies") or {}
     rows = []
     for number in documents:
         for position, row in enumerate(applies.get(number) or []):

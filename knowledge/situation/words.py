@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from knowledge.lexicon import get_lexicon
 from knowledge.numbers import parse_number
+from knowledge.yaml_files import load_yaml
 
 DATA = Path(__file__).resolve().parent.parent / "situations.yml"
 # A message made only of these besides stop or skip words still is just that word ("算了吧").
@@ -71,7 +70,7 @@ class Vocabulary:
 
 @lru_cache(maxsize=1)
 def vocabulary(path: Path = DATA) -> Vocabulary:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path)
     facets = {}
     for name, spec in data["facets"].items():
         values = {

@@ -150,13 +150,13 @@ def test_fallback_turns_are_logged_as_unanswered(make_client, fake_rasa):
         ({"content": b"", "headers": {"content-type": "application/json"}}, "格式"),
     ],
 )
-def test_bad_requests_get_422_in_chinese(client, kwargs, expected):
+def test_bad_requests_get_422_in_chinese(shared_client, kwargs, expected):
     """Each field's own problem is named; only a body that is not JSON is asked to be JSON."""
-    response = client.post("/api/chat", **kwargs)
+    response = shared_client.post("/api/chat", **kwargs)
     assert response.status_code == 422
     detail = response.json()["detail"]
     assert isinstance(detail, str) and CJK.search(detail) and expected in detail
-    assert client.app.state.conversation_log.turns() == []
+    assert shared_client.app.state.conversation_log.turns() == []
 
 
 @pytest.mark.parametrize(
@@ -168,11 +168,11 @@ def test_bad_requests_get_422_in_chinese(client, kwargs, expected):
         {"json": ["message"]},
     ],
 )
-def test_only_unreadable_bodies_are_asked_for_json(client, kwargs):
+def test_only_unreadable_bodies_are_asked_for_json(shared_client, kwargs):
     """The trial: {"sender": "t1"} was told to send JSON although it was JSON."""
-    detail = client.post("/api/chat", **kwargs).json()["detail"]
+    detail = shared_client.post("/api/chat", **kwargs).json()["detail"]
     assert detail != MALFORMED_BODY and "请发送 JSON" not in detail
-    unreadable = client.post(
+    unreadable = shared_client.post(
         "/api/chat", content=b'{"message": ', headers={"content-type": "application/json"}
     )
     assert unreadable.json()["detail"] == MALFORMED_BODY
@@ -188,8 +188,8 @@ def test_only_unreadable_bodies_are_asked_for_json(client, kwargs):
         ({"answer_id": "abc"}, BAD_FEEDBACK_VALUE),
     ],
 )
-def test_feedback_field_errors_name_the_field(client, body, expected):
-    response = client.post("/api/feedback", json=body)
+def test_feedback_field_errors_name_the_field(shared_client, body, expected):
+    response = shared_client.post("/api/feedback", json=body)
     assert response.status_code == 422
     assert response.json()["detail"] == expected
 
@@ -333,8 +333,8 @@ def test_history_without_cookie_is_empty(client):
         "/no-such-page",
     ],
 )
-def test_security_headers_on_every_response(client, path):
-    response = client.get(path)
+def test_security_headers_on_every_response(shared_client, path):
+    response = shared_client.get(path)
     assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import re
 
 import pytest
@@ -13,11 +14,12 @@ from itsdangerous import URLSafeTimedSerializer
 
 from bot import deps
 from bot.chat.rasa_client import RasaClient
+from bot.console import passwords
 from bot.console.passwords import WeakPassword, has_password, set_password, verify_password
 from bot.console.session import SESSION_COOKIE
 from bot.console.spoken import spoken_ref
 from bot.console.throttle import LoginThrottle
-from tests.bot.conftest import CONSOLE_PASSWORD, sign_in
+from tests.bot.conftest import CONSOLE_PASSWORD, PRODUCTION_SCRYPT_PARAMS, sign_in
 from tests.fakes import DOC, FakeDocument, FakeEntry, FakeKnowledgeBase
 
 PUBLIC = {"/console/login"}
@@ -192,6 +194,15 @@ def test_password_rules_and_hashing(tmp_path, console_client):
     assert verify_password(log, CONSOLE_PASSWORD) and not verify_password(
         log, CONSOLE_PASSWORD + "x"
     )
+
+
+def test_a_password_is_stored_at_the_production_cost(console_client, monkeypatch):
+    monkeypatch.setattr(passwords, "SCRYPT_PARAMS", PRODUCTION_SCRYPT_PARAMS)
+    store = console_client.app.state.password_store
+    set_password(store, "a-production-password")
+    assert json.loads(store.record()["params"]) == {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+    assert verify_password(store, "a-production-password")
+    assert sign_in(console_client, "a-production-password").status_code == 303
 
 
 def test_new_password_ends_old_sessions(signed_in):

@@ -142,8 +142,8 @@ def assert_only_visible_text_went_on(client, rasa, before: int) -> None:
 
 
 @pytest.mark.parametrize("text", list(HOSTILE.values()), ids=list(HOSTILE))
-def test_hostile_messages_get_an_answer_or_a_clear_refusal(api, text):
-    client, rasa = api
+def test_hostile_messages_get_an_answer_or_a_clear_refusal(shared_client, shared_rasa, text):
+    client, rasa = shared_client, shared_rasa
     before = len(rasa.received)
     response = post_chat(client, text)
     assert_answer_or_clear_refusal(response)

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-import yaml
+from knowledge.yaml_files import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent
@@ -22,9 +22,6 @@ TEST_FILE = HERE / "test.yml"
 # A story: long enough to tell a situation (questions-people-ask.md: 40-140 characters).
 STORY_LENGTH = 40
 SHORT_LENGTH = 15
-# libyaml's loader where PyYAML has it: the sets and the training data are read by many tests,
-# and the pure-Python loader takes seconds for them (the same documents either way).
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def normalise(text: str) -> str:
@@ -42,12 +39,8 @@ def expectations(item: dict) -> list[str]:
     return [str(e) for e in expect] if isinstance(expect, list) else [str(expect)]
 
 
-def read_yaml(path: Path):
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER)  # a safe loader
-
-
 def load(path: Path) -> list[dict]:
-    return read_yaml(path)["questions"]
+    return load_yaml(path)["questions"]
 
 
 def dev() -> list[dict]:
@@ -66,7 +59,7 @@ def training_examples() -> list[tuple[str, str]]:
     """(intent, example text without annotations) of every NLU example in data/nlu."""
     out = []
     for path in sorted(NLU_DIR.glob("*.yml")):
-        for block in (read_yaml(path) or {}).get("nlu", []):
+        for block in (load_yaml(path) or {}).get("nlu", []):
             if "intent" not in block:
                 continue
             for line in str(block.get("examples", "")).splitlines():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import jieba
 import pytest
 
 from knowledge.lexicon import LABELS, get_lexicon, rasa_lookups_yaml, rasa_synonyms_yaml
-from knowledge.nlp import TOKENIZER_NAME, build_all, entities
+from knowledge.nlp import TOKENIZER_NAME, build_all, entities, import_spacy
 from knowledge.segment import segment
 
 PLAN = Path(__file__).resolve().parents[2] / "knowledge" / "sources" / "hs-2022-60.md"
@@ -25,9 +26,7 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def nlp(built):
-    import spacy
-
-    return spacy.load(built.spacy_pipeline)  # from disk, as Rasa's SpacyNLP loads it
+    return import_spacy().load(built.spacy_pipeline)  # from disk, as Rasa's SpacyNLP loads it
 
 
 @pytest.fixture(scope="module")
@@ -195,3 +194,28 @@ def test_rasa_components_use_the_built_files(built, tmp_path):
     synonyms = get_lexicon().rasa_synonyms()
     assert "卫健委" in synonyms["市卫健委"]
     assert "忙人" in synonyms["盲人"]
+
+
+@pytest.mark.slow
+def test_spacy_comes_without_tensorflow_and_tensorflow_still_imports_after():
+    """import_spacy hides TensorFlow from thinc only while spaCy loads: the process does not
+    pay for TensorFlow, and a later `import tensorflow` (Rasa's) still works."""
+    script = (
+        "import sys\n"
+        "from knowledge.nlp import import_spacy\n"
+        "spacy = import_spacy()\n"
+        "print('tensorflow' in sys.modules, spacy.blank('zh').lang)\n"
+        "import tensorflow\n"
+        "print(tensorflow.constant(2).numpy())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "zh", "2"]

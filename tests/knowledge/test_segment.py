@@ -95,3 +95,14 @@ def test_user_dictionary_lines_drop_duplicates():
         user_dictionary_lines(["残联"])[0],
         user_dictionary_lines(["卫健委"])[0],
     ]
+
+
+def test_tokenizers_copy_the_main_dictionary_and_keep_their_words_to_themselves():
+    """make_tokenizer starts each tokenizer from one loaded copy of jieba's dictionary: the words
+    one tokenizer is given must not reach another (or the copy they all start from)."""
+    word = "黄石助残新词"
+    given = make_tokenizer([word])
+    plain = make_tokenizer([])
+    assert given.lcut(f"请问{word}是什么")[1] == word
+    assert word not in plain.lcut(f"请问{word}是什么") and word not in plain.FREQ
+    assert given.total > plain.total
