@@ -33,6 +33,7 @@ from tests.bot.wechat_fixtures.support import (
     post_plain,
     text_xml,
 )
+from tests.fakes import BLIND_MASSAGE_SOURCE
 
 pytestmark = pytest.mark.anyio
 
@@ -314,16 +315,7 @@ PLAIN_13 = "盲人可以参加医疗按摩考试和培训。\n可以问市残联
 def with_plain(text: str):
     if "谢谢" in text:
         return answer("不客气！")
-    source = {
-        "document": "黄政办发〔2022〕60号",
-        "item": 13,
-        "ref": "二（八）13",
-        "kind": "item",
-        "title": "积极开展盲人按摩就业促进行动",
-        "departments": ["市残联", "市卫健委"],
-        "key": "黄政办发〔2022〕60号#13",
-        "plain": PLAIN_13,
-    }
+    source = {**BLIND_MASSAGE_SOURCE, "departments": ["市残联", "市卫健委"], "plain": PLAIN_13}
     return answer(
         "根据方案，组织盲人参加盲人医疗按摩人员考试、资格审核、继续教育和职称评审等。",
         buttons=[
