@@ -14,11 +14,12 @@ typed text `payload` is null.
 from __future__ import annotations
 
 import json
+import threading
 import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,8 @@ class ConversationLog:
     ) -> None:
         self.database = LogDatabase(target, busy_timeout)
         self._secret_key = secret_key
+        self._clock = threading.Lock()
+        self._last_time: datetime | None = None
 
     @property
     def path(self) -> Path | str:
@@ -134,7 +137,7 @@ class ConversationLog:
         sender = self.sender_hash(turn.conversation_id)
         row = {
             "id": answer_id,
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "time": self._turn_time(),
             "channel": turn.channel,
             "sender": sender,
             # Rasa's tracker key of the conversation, so `python -m bot forget` and the
@@ -165,6 +168,18 @@ class ConversationLog:
                 )
             conn.execute(insert(turns), row)  # one compiled statement, cached by SQLAlchemy
         return answer_id
+
+    def _turn_time(self) -> str:
+        """Now, to the millisecond, but always after the last turn this log wrote: times are
+        what orders a conversation's turns on every engine (PostgreSQL keeps no insertion
+        order), and two turns can be written within one millisecond."""
+        now = datetime.now(timezone.utc)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        with self._clock:
+            if self._last_time is not None and now <= self._last_time:
+                now = self._last_time + timedelta(milliseconds=1)
+            self._last_time = now
+        return now.isoformat(timespec="milliseconds")
 
     def _last_answer(self, conn, sender: str) -> dict | None:
         """The previous answer of a conversation (its replies and sources), for button titles."""

@@ -263,7 +263,8 @@ class LogDatabase:
 
     def insertion_order(self):
         """A tie-break among rows of the same time: SQLite's rowid; PostgreSQL keeps none, so
-        there the time alone orders (milliseconds apart in practice)."""
+        there the time alone orders (one log never writes two turns with the same time:
+        ConversationLog._turn_time)."""
         return literal_column("rowid") if self.is_sqlite else None
 
     def close(self) -> None:

@@ -50,6 +50,22 @@ def test_wal_mode_and_hashed_sender(tmp_path):
     assert other.sender_hash("api:my-private-key") != sender  # keyed by SECRET_KEY
 
 
+def test_turns_written_within_a_millisecond_keep_their_order(tmp_path):
+    """Times order a conversation's turns (PostgreSQL keeps no insertion order), and a turn is
+    written in well under a millisecond: each gets a time after the one before."""
+    log = ConversationLog(tmp_path / "c.db", "secret")
+    try:
+        messages = [f"第{i}句" for i in range(60)]
+        for message in messages:
+            log.record(turn(message))
+        history = log.history("api:a")
+        assert [t["message"] for t in history] == messages
+        times = [t["time"] for t in history]
+        assert times == sorted(set(times))  # strictly increasing
+    finally:
+        log.close()
+
+
 def test_unanswered_groups_are_read_through_an_index(tmp_path):
     log = ConversationLog(tmp_path / "c.db", "s")
     log.record(turn("残疾证怎么办？", kind="out_of_scope", sources=[]))
