@@ -30,7 +30,7 @@ MODEL := models/assistant.tar.gz
 REVIEWED := $(wildcard var/training/reviewed.yml)
 # ... and the decision is fitted on them too (with the development set).
 REVIEWED_FIT := $(wildcard var/training/reviewed_fit.yml)
-MODEL_INPUTS = config.yml domain.yml $(shell find data -type f -name "*.yml" 2>/dev/null | sort) $(LEXICON) knowledge/nlp.py knowledge/lexicon.py knowledge/segment.py knowledge/jieba_tokenizer.py $(REVIEWED)
+MODEL_INPUTS = config.yml domain.yml $(shell find data -type f -name "*.yml" 2>/dev/null | sort) $(LEXICON) knowledge/nlp.py knowledge/lexicon.py knowledge/segment.py knowledge/jieba_tokenizer.py rasa_plugins/words_classifier.py $(REVIEWED)
 MODEL_CACHE := $(HOME)/.cache/zhucan-assistant/models
 # The pinned packages a trained model depends on (a new test tool does not retrain it).
 MODEL_PACKAGES := ^(rasa|rasa-sdk|tensorflow[a-z_-]*|keras|spacy|jieba|numpy|scipy|scikit-learn)==

@@ -13,6 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge.answering import Answer, Context, knowledge_unavailable, respond
+from knowledge.answering.cues import WORDS_RANKING
 from knowledge.errors import KnowledgeError
 
 # The slots that keep the conversation memory (domain.yml).
@@ -41,6 +42,7 @@ def answer_turn(tracker: Tracker) -> tuple[Answer, dict[str, Any]]:
             entities=message.get("entities") or [],
             context=context_of(tracker),
             ranking=message.get("intent_ranking") or [],
+            words_ranking=message.get(WORDS_RANKING),
         )
     except KnowledgeError:
         answer = knowledge_unavailable()

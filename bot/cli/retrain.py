@@ -75,6 +75,7 @@ MAKE_INPUT_FILES = (
     "knowledge/lexicon.py",
     "knowledge/segment.py",
     "knowledge/jieba_tokenizer.py",
+    "rasa_plugins/words_classifier.py",
 )
 
 

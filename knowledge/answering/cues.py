@@ -48,6 +48,9 @@ def topics() -> Topics:
 
 # --- the question ---------------------------------------------------------------------------
 
+# Where the parse carries the second opinion (rasa_plugins/words_classifier.py OUTPUT).
+WORDS_RANKING = "words_intent_ranking"
+
 
 @dataclass(frozen=True)
 class Question:
@@ -60,6 +63,9 @@ class Question:
     confidence: float
     ranking: tuple[tuple[str, float], ...]  # Rasa's whole intent ranking, best first
     entities: dict[str, list[str]]
+    # The second opinion (rasa_plugins/words_classifier.py), best first; DIET's ranking when
+    # the parse has none (an older model), i.e. a second opinion that agrees.
+    words_ranking: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def of(
@@ -69,17 +75,14 @@ class Question:
         confidence: float | None,
         entities: list[dict] | None = None,
         ranking: list[dict] | None = None,
+        words_ranking: list[dict] | None = None,
     ) -> Question:
         values: dict[str, list[str]] = {}
         for e in entities or []:
             if e.get("entity") and e.get("value") is not None:
                 values.setdefault(e["entity"], []).append(str(e["value"]))
         said = "" if text.strip().startswith("/") else text
-        pairs = [
-            (str(r["name"]), float(r.get("confidence") or 0.0))
-            for r in ranking or []
-            if r.get("name")
-        ]
+        pairs = _pairs(ranking)
         if not pairs and intent:
             pairs = [(intent, float(confidence or 0.0))]
         top_name, top_confidence = pairs[0] if pairs else (None, 0.0)
@@ -91,6 +94,7 @@ class Question:
             confidence=float(confidence) if confidence is not None else top_confidence,
             ranking=tuple(pairs),
             entities=values,
+            words_ranking=tuple(_pairs(words_ranking) or pairs),
         )
 
     @property
@@ -99,6 +103,12 @@ class Question:
 
     def probability(self, intent: str) -> float:
         return next((c for name, c in self.ranking if name == intent), 0.0)
+
+
+def _pairs(ranking: list[dict] | None) -> list[tuple[str, float]]:
+    return [
+        (str(r["name"]), float(r.get("confidence") or 0.0)) for r in ranking or [] if r.get("name")
+    ]
 
 
 # --- references to the plan ----------------------------------------------------------------

@@ -3,8 +3,9 @@
 Two logistic models fitted on the development set (`knowledge.answering.fitting`, run by
 `make`, kept beside the trained Rasa model as `models/decision.json`):
 
-* the **route** model takes Rasa's whole intent ranking, the ranker's view of the words and
-  the cues on the face of the question, and picks what kind of reply is due: `entry`,
+* the **route** model takes Rasa's whole intent ranking (DIET's, and the words classifier's
+  second opinion), the ranker's view of the words and the cues on the face of the question,
+  and picks what kind of reply is due: `entry`,
   `out_of_scope`, `overview`, `department`, `document`, `targets`, `handoff`, `clarify` or
   `smalltalk`;
 * the **entry** model (a conditional logit) scores each citable entry for the question
@@ -134,16 +135,40 @@ _GROUPS = {
 
 
 def intent_groups(question: Question) -> dict[str, float]:
-    """Rasa's intent ranking summed by group, with the top intent's confidence."""
+    """Both intent rankings (DIET's and the words classifier's) summed by group, with each
+    one's top confidence."""
+    groups = _grouped("intent", question.ranking)
+    groups["intent:top"] = top_understood(question)[1]
+    groups.update(_grouped("words", question.words_ranking))
+    groups["words:top"] = max((c for _, c in question.words_ranking), default=0.0)
+    return groups
+
+
+def _grouped(prefix: str, ranking: tuple[tuple[str, float], ...]) -> dict[str, float]:
     named = {i for group in _GROUPS.values() for i in group}
-    probs = dict(question.ranking)
+    probs = dict(ranking)
     groups = {
-        f"intent:{name}": sum(probs.get(i, 0.0) for i in intents)
+        f"{prefix}:{name}": sum(probs.get(i, 0.0) for i in intents)
         for name, intents in _GROUPS.items()
     }
-    groups["intent:topic"] = sum(p for i, p in probs.items() if i not in named)
-    groups["intent:top"] = top_understood(question)[1]
+    groups[f"{prefix}:topic"] = sum(p for i, p in probs.items() if i not in named)
     return groups
+
+
+def _support(
+    doc: str, ranking: tuple[tuple[str, float], ...], top_intent: str | None
+) -> tuple[dict[str, float], str | None]:
+    """How much of a ranking's probability points at each entry (an intent's candidate entries,
+    in order, share its probability), and the first candidate of `top_intent`."""
+    support: dict[str, float] = {}
+    first: str | None = None
+    for name, conf in ranking:
+        for position, suffix in enumerate(cues.topics().candidates.get(name, [])):
+            key = f"{doc}#{suffix}"
+            support[key] = support.get(key, 0.0) + conf / (1 + position)
+            if name == top_intent and position == 0:
+                first = key
+    return support, first
 
 
 def top_understood(question: Question) -> tuple[str, float]:
@@ -164,14 +189,9 @@ def entry_features(kb: KnowledgeBase, evidence: Evidence) -> dict[str, dict[str,
     kind = cues.subsidy_kind(question)
     doc = kb.document().number
     kind_key = f"{doc}#{kind['entry']}" if kind else None
-    support: dict[str, float] = {}
-    first_of_top: str | None = None
-    for name, conf in question.ranking:
-        for position, suffix in enumerate(cues.topics().candidates.get(name, [])):
-            key = f"{doc}#{suffix}"
-            support[key] = support.get(key, 0.0) + conf / (1 + position)
-            if name == top_intent and position == 0:
-                first_of_top = key
+    support, first_of_top = _support(doc, question.ranking, top_intent)
+    words_top = question.words_ranking[0][0] if question.words_ranking else None
+    words_support, words_first = _support(doc, question.words_ranking, words_top)
     values = [
         v for name in ("group", "disability", "topic") for v in question.entities.get(name, [])
     ]
@@ -195,6 +215,8 @@ def entry_features(kb: KnowledgeBase, evidence: Evidence) -> dict[str, dict[str,
             "bm25": r.bm25,
             "intent:support": support.get(r.key, 0.0),
             "intent:top_first": float(r.key == first_of_top),
+            "words:support": words_support.get(r.key, 0.0),
+            "words:top_first": float(r.key == words_first),
             # Interactions: a sure intent outweighs the words, unsure NLU leaves them to decide.
             "intent:sure_candidate": top_conf * in_top,
             # The top intent names this entry alone (ask_supported_employment -> 6), or ranks it.

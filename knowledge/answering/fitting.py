@@ -47,6 +47,7 @@ class Example:
     expect: list[str]  # acceptable labels: key suffixes ("13", "三（二）") or route names
     ranking: list[dict]
     entities: list[dict]
+    words_ranking: list[dict] | None = None  # the parse's second opinion, when it has one
 
 
 def route_of(expect: str) -> str:
@@ -63,7 +64,12 @@ def route_of(expect: str) -> str:
 def _question(example: Example) -> Question:
     top = example.ranking[0] if example.ranking else {"name": None, "confidence": 0.0}
     return Question.of(
-        example.text, top["name"], top["confidence"], example.entities, example.ranking
+        example.text,
+        top["name"],
+        top["confidence"],
+        example.entities,
+        example.ranking,
+        example.words_ranking,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from knowledge.answering import compose, cues, followups
 from knowledge.answering.compose import Answer, Context, doc_key, entry_or_none
-from knowledge.answering.cues import Question
+from knowledge.answering.cues import WORDS_RANKING, Question
 from knowledge.answering.decision import (
     Choice,
     Decision,
@@ -39,12 +39,14 @@ def respond(
     kb: KnowledgeBase | None = None,
     ranking: list[dict] | None = None,
     decision: Decision | None = None,
+    words_ranking: list[dict] | None = None,
 ) -> Answer:
     """The reply to one user turn. `ranking` is Rasa's intent ranking (best first); without
-    it the top intent alone is used. Raises KnowledgeBaseMissing / DecisionMissing only when
+    it the top intent alone is used. `words_ranking` is the parse's second opinion
+    (`words_intent_ranking`). Raises KnowledgeBaseMissing / DecisionMissing only when
     the knowledge base or the fitted decision is not built."""
     kb = kb if kb is not None else open_kb()
-    question = Question.of(text, intent, confidence, entities, ranking)
+    question = Question.of(text, intent, confidence, entities, ranking, words_ranking)
     answer = _by_domain_rules(kb, question, context or Context())
     if answer is None:
         decision = decision or open_decision()
@@ -237,6 +239,7 @@ def search(
             kb=kb,
             ranking=parsed.get("intent_ranking") or [],
             decision=decision,
+            words_ranking=parsed.get(WORDS_RANKING),
         )
         first = [s["key"] for s in answer.sources[:1] if s.get("kind") != "document"]
     ranked = [r.key for r in rank(kb, text, kinds=SEARCH_KINDS) if r.score > 0]

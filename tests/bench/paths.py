@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from knowledge.answering import open_decision, respond
+from knowledge.answering.cues import WORDS_RANKING
 from knowledge.store import open_kb
 from tests.bench import replies
 
@@ -72,6 +73,7 @@ class Paths:
             confidence=intent.get("confidence"),
             entities=parsed.get("entities") or [],
             ranking=parsed.get("intent_ranking") or [],
+            words_ranking=parsed.get(WORDS_RANKING),
             kb=self.kb,
             decision=self.decision,
         )

@@ -226,3 +226,34 @@ def test_a_connection_left_idle_while_a_person_reads_still_answers(live_stack):
         assert second.status == 200
     finally:
         connection.close()
+
+
+@pytest.mark.e2e
+def test_the_parse_and_the_tracker_carry_the_words_classifiers_second_opinion(live_stack):
+    """rasa_plugins/words_classifier.py adds its ranking to the parse, and the tracker keeps it
+    with the user's event: that is what the action server answers from."""
+    stack = json.loads((live_stack.log_dir.parent / "run" / "stack.json").read_text())
+    rasa, token = stack["rasa"][0]["url"], stack["rasa_token"]
+    text = "看不见的人能学推拿吗"
+    parsed = httpx.post(
+        f"{rasa}/model/parse?token={token}", json={"text": text}, timeout=30, trust_env=False
+    ).json()
+    second = parsed["words_intent_ranking"]
+    # Every intent, where DIET's ranking keeps its best ten.
+    diet = {r["name"] for r in parsed["intent_ranking"]} - {"nlu_fallback"}
+    assert diet < {r["name"] for r in second}
+    assert abs(sum(r["confidence"] for r in second) - 1.0) < 1e-6
+    assert second[0]["name"] == "ask_blind_massage", second[:3]
+
+    sender = "e2e-second-opinion"
+    httpx.post(
+        f"{rasa}/conversations/{sender}/messages?token={token}",
+        json={"text": text, "sender": "user"},
+        timeout=30,
+        trust_env=False,
+    ).raise_for_status()
+    tracker = httpx.get(
+        f"{rasa}/conversations/{sender}/tracker?token={token}", timeout=30, trust_env=False
+    ).json()
+    [user] = [e for e in tracker["events"] if e["event"] == "user"]
+    assert user["parse_data"]["words_intent_ranking"] == second

@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from knowledge.answering.cues import WORDS_RANKING
 from knowledge.situation import reply as situation_reply
 from tests.eval import sets
 from tests.eval.baseline import BM25
@@ -160,6 +161,10 @@ async def _parse_all(texts: list[str], model: Path) -> list[dict]:
                     {"name": r["name"], "confidence": float(r["confidence"])}
                     for r in parsed.get("intent_ranking") or []
                 ],
+                "words_ranking": [
+                    {"name": r["name"], "confidence": float(r["confidence"])}
+                    for r in parsed.get(WORDS_RANKING) or []
+                ],
                 "intent": parsed.get("intent") or {},
                 "entities": [
                     {"entity": e["entity"], "value": e["value"]}
@@ -177,7 +182,13 @@ def examples(questions: list[dict], parsed: list[dict]):
     from knowledge.answering.fitting import Example
 
     return [
-        Example(str(q["q"]), sets.expectations(q), p["ranking"] or [p["intent"]], p["entities"])
+        Example(
+            str(q["q"]),
+            sets.expectations(q),
+            p["ranking"] or [p["intent"]],
+            p["entities"],
+            p.get("words_ranking"),
+        )
         for q, p in zip(questions, parsed)
     ]
 
@@ -242,6 +253,7 @@ def evaluate(questions: list[dict], parsed: list[dict], decision) -> list[Outcom
                 confidence=intent.get("confidence"),
                 entities=p["entities"],
                 ranking=p["ranking"],
+                words_ranking=p.get("words_ranking"),
                 decision=decision,
             )
         expect = sets.expectations(item)
@@ -325,9 +337,11 @@ def cmd_report(args) -> int:
     ablation = {}
     if not args.no_ablation:
         print("ablation (decision refitted on the development set with these inputs):")
+        # Intent: what Rasa's NLU read (DIET's ranking and the words classifier's second opinion).
+        nlu = ("intent:", "words:")
         variants = {
-            "intent only": lambda n: n.startswith("intent:"),
-            "retrieval only": lambda n: not n.startswith("intent:"),
+            "intent only": lambda n: n.startswith(nlu),
+            "retrieval only": lambda n: not n.startswith(nlu),
         }
         for name, keep in variants.items():
             outcomes = evaluate(questions, parsed, fit_decision(args.model, keep))

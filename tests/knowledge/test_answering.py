@@ -693,3 +693,29 @@ def test_a_detail_is_missing_only_when_the_entry_does_not_state_its_kind():
     assert cues.detail_missing(when, "加强残疾人就业服务")
     outcome = Question.of("三年行动目标完成了吗", "ask_targets", 0.9)
     assert cues.detail_missing(outcome, "新增残疾人就业2500人")  # a plan never states outcomes
+
+
+def test_without_a_second_opinion_the_question_keeps_diets_ranking_for_both():
+    diet = [{"name": "ask_training", "confidence": 0.7}, {"name": "greet", "confidence": 0.3}]
+    words = [{"name": "ask_blind_massage", "confidence": 0.6}, {"name": "greet", "confidence": 0.4}]
+    plain = Question.of("学按摩", "ask_training", 0.7, [], diet)
+    assert plain.words_ranking == plain.ranking == (("ask_training", 0.7), ("greet", 0.3))
+    both = Question.of("学按摩", "ask_training", 0.7, [], diet, words)
+    assert both.ranking == plain.ranking
+    assert both.words_ranking == (("ask_blind_massage", 0.6), ("greet", 0.4))
+
+
+def test_the_decision_weighs_the_second_opinion_for_the_route_and_the_entry(kb):
+    from knowledge.answering.decision import entry_features, gather
+
+    diet = [{"name": "ask_training", "confidence": 0.9}]
+    massage = [{"name": "ask_blind_massage", "confidence": 0.9}]
+    greet = [{"name": "greet", "confidence": 0.9}]
+    on_massage = gather(kb, Question.of("盲人学按摩", "ask_training", 0.9, [], diet, massage))
+    on_greet = gather(kb, Question.of("盲人学按摩", "ask_training", 0.9, [], diet, greet))
+    assert on_massage.route["words:topic"] == 0.9 and on_massage.route["words:smalltalk"] == 0
+    assert on_greet.route["words:smalltalk"] == 0.9 and on_greet.route["words:topic"] == 0
+    first_massage = f"{kb.document().number}#{topics().candidates['ask_blind_massage'][0]}"
+    features = entry_features(kb, on_massage)[first_massage]
+    assert features["words:top_first"] == 1.0 and features["words:support"] == 0.9
+    assert entry_features(kb, on_greet)[first_massage]["words:support"] == 0.0
