@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jieba
@@ -98,11 +100,29 @@ def test_user_dictionary_lines_drop_duplicates():
 
 
 def test_tokenizers_copy_the_main_dictionary_and_keep_their_words_to_themselves():
-    """make_tokenizer starts each tokenizer from one loaded copy of jieba's dictionary: the words
-    one tokenizer is given must not reach another (or the copy they all start from)."""
+    """make_tokenizer starts later tokenizers from one loaded copy of jieba's dictionary: the
+    words one tokenizer is given must not reach another (or the copy they all start from)."""
     word = "黄石助残新词"
     given = make_tokenizer([word])
     plain = make_tokenizer([])
     assert given.lcut(f"请问{word}是什么")[1] == word
     assert word not in plain.lcut(f"请问{word}是什么") and word not in plain.FREQ
     assert given.total > plain.total
+
+
+def test_a_process_that_makes_one_tokenizer_keeps_no_second_dictionary():
+    """The gateway and the action server make one tokenizer: it loads the dictionary for itself,
+    and no copy is kept (20 MB a process); a second tokenizer starts the kept copy."""
+    script = (
+        "from knowledge import jieba_tokenizer as j\n"
+        "first = j.make_tokenizer(['黄石助残新词'])\n"
+        "print(j._main_dictionary.cache_info().currsize)\n"
+        "second = j.make_tokenizer([])\n"
+        "print(j._main_dictionary.cache_info().currsize, '黄石助残新词' in second.FREQ,"
+        " first.FREQ is not second.FREQ)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[:2] == ["0", "1 False True"]
