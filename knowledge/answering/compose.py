@@ -250,8 +250,10 @@ def hand_off() -> Answer:
 
 
 def no_phone_number() -> Answer:
-    """A phone number asked for: the plan names none; point to 12385 / 当地残联, never guess."""
-    return Answer(wording.NO_PHONE, kind="handoff", handoff=True, response="utter_contact")
+    """A phone number asked for: the plan names none; point to 12385 / 当地残联, never guess.
+    What the plan does not state is "not covered" (the log's unanswered questions), and the
+    reply hands over to a person."""
+    return Answer(wording.NO_PHONE, kind="out_of_scope", handoff=True, response="utter_contact")
 
 
 def no_answer() -> Answer:

@@ -446,6 +446,7 @@ def test_a_wish_for_a_person_promises_no_transfer(kb, text):
 def test_a_phone_number_asked_for_is_not_in_the_plan(kb, text, intent, confidence):
     answer = ask(kb, text, intent, confidence, [{"entity": "department", "value": "市人社局"}])
     assert answer.handoff and answer.sources == [] and answer.response == "utter_contact"
+    assert answer.kind == "out_of_scope"  # not in the plan: one of the unanswered questions
     assert answer.text == wording.NO_PHONE
     assert "方案里没有写" in answer.text and "电话号码" in answer.text
     # The only number said is the national hotline: no local number is ever made up.
