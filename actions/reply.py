@@ -13,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge.answering import Answer, Context, knowledge_unavailable, respond
-from knowledge.answering.cues import WORDS_RANKING
+from knowledge.answering.question import WORDS_RANKING
 from knowledge.errors import KnowledgeError
 
 # The slots that keep the conversation memory (domain.yml).

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from knowledge import payloads, relevance, wording
 from knowledge.answering import cues
+from knowledge.answering.question import Question
 from knowledge.errors import NotFound
 from knowledge.ranking import question_features
 from knowledge.store import Entry, KnowledgeBase, open_kb
@@ -143,11 +144,11 @@ def with_also(answer: Answer, entry: Entry | None) -> Answer:
     return answer
 
 
-def with_amount_note(kb: KnowledgeBase, question: cues.Question, answer: Answer) -> Answer:
+def with_amount_note(kb: KnowledgeBase, question: Question, answer: Answer) -> Answer:
     """Say plainly when the amount asked for is not in the plan text cited (no guessing)."""
     if answer.kind not in ("answer", "more", "detail", "clarify") or question.is_payload:
         return answer
-    asked = cues.asks_for_amount(question.said, question.intent)
+    asked = cues.asks_for_amount(question.asked, question.intent)
     if asked is None:
         return answer
     keys = answer.keys
@@ -366,7 +367,7 @@ def chinese_date(iso: str) -> str:
     return f"{year}年{int(month)}月{int(day)}日"
 
 
-def targets(kb: KnowledgeBase, question: cues.Question) -> Answer:
+def targets(kb: KnowledgeBase, question: Question) -> Answer:
     """The target sentences verbatim; the one asked about first (default: the overall one)."""
     by_suffix = {t.key.rpartition("#")[2]: t for t in kb.targets()}
     kinds = cues.topics().targets

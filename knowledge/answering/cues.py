@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge import relevance
+from knowledge.answering.question import Question
 from knowledge.numbers import parse_number
 from knowledge.ranking import generic_words
 from knowledge.yaml_files import load_yaml
@@ -44,71 +45,6 @@ def topics() -> Topics:
         generic=generic_words(),
         follow_up=frozenset(str(w) for w in data["follow_up"]),
     )
-
-
-# --- the question ---------------------------------------------------------------------------
-
-# Where the parse carries the second opinion (rasa_plugins/words_classifier.py OUTPUT).
-WORDS_RANKING = "words_intent_ranking"
-
-
-@dataclass(frozen=True)
-class Question:
-    """One user turn as answering sees it: the words, and what Rasa made of them."""
-
-    text: str
-    said: str  # the words, "" for a button payload ("/ask_item{...}")
-    normalized: str  # the plan's words (看不见 -> 盲人), traditional -> simplified
-    intent: str  # Rasa's top intent
-    confidence: float
-    ranking: tuple[tuple[str, float], ...]  # Rasa's whole intent ranking, best first
-    entities: dict[str, list[str]]
-    # The second opinion (rasa_plugins/words_classifier.py), best first; DIET's ranking when
-    # the parse has none (an older model), i.e. a second opinion that agrees.
-    words_ranking: tuple[tuple[str, float], ...] = ()
-
-    @classmethod
-    def of(
-        cls,
-        text: str,
-        intent: str | None,
-        confidence: float | None,
-        entities: list[dict] | None = None,
-        ranking: list[dict] | None = None,
-        words_ranking: list[dict] | None = None,
-    ) -> Question:
-        values: dict[str, list[str]] = {}
-        for e in entities or []:
-            if e.get("entity") and e.get("value") is not None:
-                values.setdefault(e["entity"], []).append(str(e["value"]))
-        said = "" if text.strip().startswith("/") else text
-        pairs = _pairs(ranking)
-        if not pairs and intent:
-            pairs = [(intent, float(confidence or 0.0))]
-        top_name, top_confidence = pairs[0] if pairs else (None, 0.0)
-        return cls(
-            text=text,
-            said=said,
-            normalized=relevance.normalize(said),
-            intent=intent or top_name or "nlu_fallback",
-            confidence=float(confidence) if confidence is not None else top_confidence,
-            ranking=tuple(pairs),
-            entities=values,
-            words_ranking=tuple(_pairs(words_ranking) or pairs),
-        )
-
-    @property
-    def is_payload(self) -> bool:
-        return not self.said
-
-    def probability(self, intent: str) -> float:
-        return next((c for name, c in self.ranking if name == intent), 0.0)
-
-
-def _pairs(ranking: list[dict] | None) -> list[tuple[str, float]]:
-    return [
-        (str(r["name"]), float(r.get("confidence") or 0.0)) for r in ranking or [] if r.get("name")
-    ]
 
 
 # --- references to the plan ----------------------------------------------------------------
@@ -183,7 +119,10 @@ def asks_for_phone(text: str) -> bool:
 
 
 # A question for an amount or a number (补多少钱, 标准是多少, 占多少比例); not 多少种 (kinds).
-_AMOUNT_ASK = re.compile(r"多少(?![种项类条])|几块|几元|几百|几千|几万|金额|数额|额度")
+# 几多 is Hubei's 多少, 几个钱 the everyday "how much money".
+_AMOUNT_ASK = re.compile(
+    r"(?:多少|几多)(?![种项类条])|几个钱|几块|几元|几百|几千|几万|金额|数额|额度"
+)
 # Money in the question: then only a sum of money in the plan answers it.
 _MONEY_ASK = re.compile(r"钱|元|块|补贴|补助|奖励|资助|工资|费|金额|数额|额度")
 # 补贴标准 asks for an amount; 行业标准 / 标准化 are standards of another kind.
@@ -311,7 +250,7 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
 def detail_asked(question: Question) -> list[str]:
     """The kinds of detail the question asks for (time, channel, fee, requirements, outcome,
     redress)."""
-    said = question.normalized.lower()
+    said = question.asked_normalized.lower()
     return [kind for kind, (asks, _) in _DETAIL_KINDS.items() if asks.search(said)]
 
 
@@ -321,7 +260,7 @@ _MEASURE_ASK = re.compile(r"多少(米|公里|平方|个|家|户|次|倍|所)")
 
 def measure_missing(question: Question, entry_text: str) -> bool:
     """The question asks for a measure in a unit (间距多少米) that the entry states no number in."""
-    asked = _MEASURE_ASK.search(question.normalized)
+    asked = _MEASURE_ASK.search(question.asked_normalized)
     if asked is None:
         return False
     unit = re.escape(asked.group(1))
@@ -340,19 +279,19 @@ def detail_missing(question: Question, entry_text: str) -> bool:
 
 
 def asks_detail(question: Question) -> bool:
-    return bool(_DETAIL_ASK.search(question.normalized))
+    return bool(_DETAIL_ASK.search(question.asked_normalized))
 
 
 def asks_how_to(question: Question) -> bool:
-    return bool(_HOW_TO_ASK.search(question.normalized))
+    return bool(_HOW_TO_ASK.search(question.asked_normalized))
 
 
 def asks_duties(question: Question) -> bool:
-    return bool(_DUTIES_ASK.search(question.normalized))
+    return bool(_DUTIES_ASK.search(question.asked_normalized))
 
 
 def asks_broadly(question: Question) -> bool:
-    return bool(_BROAD_ASK.search(question.normalized))
+    return bool(_BROAD_ASK.search(question.asked_normalized))
 
 
 # Which fact of the document a question asks for, by its words (first match wins).

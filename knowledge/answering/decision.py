@@ -27,7 +27,7 @@ from pathlib import Path
 
 from knowledge import relevance
 from knowledge.answering import cues
-from knowledge.answering.cues import Question
+from knowledge.answering.question import STORY_LENGTH, Question
 from knowledge.errors import KnowledgeError
 from knowledge.lexicon import get_lexicon
 from knowledge.ranking import Ranked, rank
@@ -46,8 +46,6 @@ ROUTES = (
     "clarify",
     "smalltalk",
 )
-# A story: long enough to tell a situation, not only ask (questions-people-ask.md: 40-140).
-STORY_LENGTH = 40
 
 
 class DecisionMissing(KnowledgeError):
@@ -78,7 +76,7 @@ def gather(kb: KnowledgeBase, question: Question) -> Evidence:
     ranked = rank(kb, question.said) if question.said else []
     top = ranked[0] if ranked else None
     second = ranked[1] if len(ranked) > 1 else None
-    asked = cues.asks_for_amount(question.said, question.intent) if question.said else None
+    asked = cues.asks_for_amount(question.asked, question.intent) if question.said else None
     top_text = kb.entry(top.key).text if top is not None else ""
     content = [w for w in relevance.words(question.normalized, cues.topics().generic) if len(w) > 1]
     cov_top, cov_plan, unknown = relevance.coverage(kb, content, top.key if top else None)
@@ -99,8 +97,8 @@ def gather(kb: KnowledgeBase, question: Question) -> Evidence:
             "cue:department": float(bool(question.entities.get("department"))),
             "cue:duties": float(cues.asks_duties(question)),
             "cue:broad": float(cues.asks_broadly(question)),
-            "cue:document_fact": float(cues.document_fact(question.normalized) is not None),
-            "cue:phone": float(cues.asks_for_phone(question.said)),
+            "cue:document_fact": float(cues.document_fact(question.asked_normalized) is not None),
+            "cue:phone": float(cues.asks_for_phone(question.asked)),
             "cue:money_words": float(any(w in question.normalized for w in cues.MONEY_WORDS)),
             "cue:subsidy_kind": float(cues.subsidy_kind(question) is not None),
             "cue:detail": float(cues.asks_detail(question)),
@@ -333,7 +331,7 @@ def open_decision(path: str | os.PathLike | None = None) -> Decision:
 def unstated_amount(question: Question, entry_text: str) -> bool:
     """The question asks for an amount (money, a number) that the entry does not state: the
     plan does not say, whatever the route (a fact of the text, not a weighed choice)."""
-    asked = cues.asks_for_amount(question.said, question.intent) if question.said else None
+    asked = cues.asks_for_amount(question.asked, question.intent) if question.said else None
     return asked is not None and not cues.states_amount(entry_text, asked)
 
 

@@ -20,7 +20,6 @@ from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from knowledge.answering.cues import Question
 from knowledge.answering.decision import (
     ROUTES,
     Decision,
@@ -30,6 +29,7 @@ from knowledge.answering.decision import (
     gather,
     unstated_amount,
 )
+from knowledge.answering.question import Question
 from knowledge.store import KnowledgeBase
 
 # Candidate regularisation strengths (inverse); the one with the best cross-validated score wins.

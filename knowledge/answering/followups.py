@@ -5,7 +5,8 @@ from __future__ import annotations
 from knowledge import wording
 from knowledge.answering import compose
 from knowledge.answering.compose import Answer, Context, entry_or_none
-from knowledge.answering.cues import ASKS_WHO, Question, topics
+from knowledge.answering.cues import ASKS_WHO, topics
+from knowledge.answering.question import Question
 from knowledge.ranking import question_features, rank
 from knowledge.store import Entry, KnowledgeBase
 

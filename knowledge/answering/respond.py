@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from knowledge.answering import compose, cues, followups
 from knowledge.answering.compose import Answer, Context, doc_key, entry_or_none
-from knowledge.answering.cues import WORDS_RANKING, Question
 from knowledge.answering.decision import (
     Choice,
     Decision,
@@ -18,6 +17,7 @@ from knowledge.answering.decision import (
     open_decision,
     unstated_amount,
 )
+from knowledge.answering.question import WORDS_RANKING, Question
 from knowledge.answering.remembered import wording_key
 from knowledge.errors import NotFound
 from knowledge.ranking import rank
@@ -63,7 +63,7 @@ def _by_domain_rules(kb: KnowledgeBase, question: Question, context: Context) ->
         return followups.about_entry(kb, question, referenced)
     if question.intent in followups.FOLLOW_UPS:
         return followups.follow_up(kb, question, context)
-    if cues.asks_for_phone(question.said):
+    if cues.asks_for_phone(question.asked):
         # 人社局电话, 按摩考试报名电话: the plan names offices, never a phone number.
         return compose.no_phone_number()
     return None
@@ -75,7 +75,7 @@ def as_labelled(kb: KnowledgeBase, question: Question, decision: Decision) -> An
     if label is None:
         return None
     if label == "out_of_scope":
-        asked = cues.asks_for_amount(question.said, question.intent)
+        asked = cues.asks_for_amount(question.asked, question.intent)
         return compose.not_covered(kb, None, amount=asked is not None)
     if label == "handoff":
         return compose.hand_off()
@@ -98,7 +98,7 @@ def decide(kb: KnowledgeBase, question: Question, decision: Decision) -> Answer:
     choice = choose(kb, question, decision)
     top = kb.entry(choice.entries[0][0]) if choice.entries else None
     route = choice.route
-    asked = cues.asks_for_amount(question.said, question.intent)
+    asked = cues.asks_for_amount(question.asked, question.intent)
     if route == "entry" and top is not None:
         if unstated_amount(question, top.text):
             return compose.not_covered(kb, top, amount=True)

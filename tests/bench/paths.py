@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from knowledge.answering import open_decision, respond
-from knowledge.answering.cues import WORDS_RANKING
+from knowledge.answering.question import WORDS_RANKING
 from knowledge.store import open_kb
 from tests.bench import replies
 

@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from knowledge.answering.cues import WORDS_RANKING
+from knowledge.answering.question import WORDS_RANKING
 from knowledge.situation import reply as situation_reply
 from tests.eval import sets
 from tests.eval.baseline import BM25

@@ -9,7 +9,7 @@ import pytest
 
 from knowledge import wording
 from knowledge.answering import Answer, Context, compose, cues, parse_reference, respond, topics
-from knowledge.answering.cues import Question
+from knowledge.answering.question import Question, asking_part
 from knowledge.lexicon import get_lexicon
 
 DOC = "黄政办发〔2022〕60号"
@@ -467,6 +467,8 @@ def test_a_call_from_the_federation_is_still_a_plan_question(kb):
         ("公益岗 补贴多少钱", "ask_public_welfare_post", 0.9, "7"),
         ("培训有生活费补贴吗，补多少钱", "ask_training", 0.96, "21"),
         ("培训补贴标准是什么", "ask_training", 0.9, "21"),
+        ("公益岗补贴一个月几多", "ask_public_welfare_post", 0.9, "7"),
+        ("公益岗一个月几个钱", "ask_public_welfare_post", 0.9, "7"),
     ],
 )
 def test_an_amount_the_plan_does_not_state_is_not_covered(kb, text, intent, confidence, expected):
@@ -720,3 +722,39 @@ def test_the_decision_weighs_the_second_opinion_for_the_route_and_the_entry(kb):
     features = entry_features(kb, on_massage)[first_massage]
     assert features["words:top_first"] == 1.0 and features["words:support"] == 0.9
     assert entry_features(kb, on_greet)[first_massage]["words:support"] == 0.0
+
+
+STORY_WITH_SUMS = (
+    "我是铁山区的肢体残疾人，四十岁，厂里一个月给三千块，做了几年就把我辞了，屋里药钱一个月要好几百。"
+    "现在想学个修手机的手艺，请问残联有没有给残疾人办的免费技能培训？"
+)
+
+
+@pytest.mark.parametrize(
+    "said, asked",
+    [
+        ("公益岗一个月几多钱", "公益岗一个月几多钱"),
+        (STORY_WITH_SUMS, "现在想学个修手机的手艺，请问残联有没有给残疾人办的免费技能培训？"),
+        # No question mark: the sentences with a question word.
+        (
+            "我腿不好在家待了好多年了。以前在厂里一个月挣两千。想问残联能不能帮我找个活干。谢谢",
+            "想问残联能不能帮我找个活干。",
+        ),
+        # A run-on story with neither is asked whole.
+        ("我腿不好在家待了好多年了以前在厂里一个月挣两千现在就想找个活干帮帮我", None),
+    ],
+)
+def test_a_story_is_asked_by_its_asking_sentences(said, asked):
+    assert asking_part(said) == (asked if asked is not None else said)
+    question = Question.of(said, "ask_training", 0.9)
+    assert question.asked == asking_part(said) and question.said == said
+
+
+def test_sums_told_in_a_story_are_not_an_amount_asked(kb):
+    """好几百, 三千块 tell the situation; the question asks for training, which item 21 offers."""
+    assert cues.asks_for_amount(STORY_WITH_SUMS) == "money"  # the story as a whole
+    question = Question.of(STORY_WITH_SUMS, "ask_training", 0.95)
+    assert cues.asks_for_amount(question.asked) is None
+    answer = ask(kb, STORY_WITH_SUMS, "ask_training", 0.95)
+    assert answer.kind == "answer" and first_key(answer) == "21", answer.text
+    assert wording.NO_AMOUNT not in answer.text

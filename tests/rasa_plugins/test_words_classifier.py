@@ -10,7 +10,7 @@ from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from knowledge.answering.cues import WORDS_RANKING
+from knowledge.answering.question import WORDS_RANKING
 from rasa_plugins.words_classifier import OUTPUT, WordsIntentClassifier
 
 EXAMPLES = {
