@@ -13,7 +13,9 @@ Two logistic models fitted on the development set (`knowledge.answering.fitting`
   and entities found in it); a softmax over the candidates gives each its probability, and
   the best one is the answer.
 
-The decision is plain arithmetic over the stored coefficients (no scikit-learn at run time).
+Both read the development text model's probabilities too (`text_model.py`: what the development
+questions' own labels teach about words like these), kept in the same file. The decision is plain
+arithmetic over the stored coefficients (no scikit-learn at run time).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from knowledge import relevance
 from knowledge.answering import cues
 from knowledge.answering.question import STORY_LENGTH, Question
+from knowledge.answering.text_model import TextModel
 from knowledge.errors import KnowledgeError
 from knowledge.lexicon import get_lexicon
 from knowledge.ranking import Ranked, rank
@@ -66,6 +69,8 @@ class Evidence:
     question: Question
     ranked: list[Ranked]  # citable entries, best first by the ranker
     route: dict[str, float]  # route features
+    # The development text model's probabilities (label -> p: entry suffix or reply kind).
+    text: dict[str, float] = field(default_factory=dict)
 
 
 def _log(x: float) -> float:
@@ -113,6 +118,15 @@ def gather(kb: KnowledgeBase, question: Question) -> Evidence:
         }
     )
     return Evidence(question, ranked, route)
+
+
+def with_text(evidence: Evidence, probabilities: dict[str, float]) -> Evidence:
+    """The evidence with the development text model's probabilities (text_model.py)."""
+    route = dict(evidence.route)
+    for name in ROUTES[1:]:
+        route[f"text:{name}"] = probabilities.get(name, 0.0)
+    route["text:entry"] = sum(p for label, p in probabilities.items() if label not in ROUTES)
+    return Evidence(evidence.question, evidence.ranked, route, probabilities)
 
 
 # Rasa's intents in groups that mean one kind of reply; the topic intents share one group, so
@@ -213,6 +227,7 @@ def entry_features(kb: KnowledgeBase, evidence: Evidence) -> dict[str, dict[str,
             "bm25": r.bm25,
             "intent:support": support.get(r.key, 0.0),
             "intent:top_first": float(r.key == first_of_top),
+            "text:prob": evidence.text.get(r.key.rpartition("#")[2], 0.0),
             "words:support": words_support.get(r.key, 0.0),
             "words:top_first": float(r.key == words_first),
             # Interactions: a sure intent outweighs the words, unsure NLU leaves them to decide.
@@ -286,6 +301,7 @@ class Decision:
     report: dict  # how it was fitted: data sizes, cross-validated scores, chosen settings
     # Staff's labels by wording (knowledge/answering/remembered.py); none before any review.
     remembered: dict[str, str] = field(default_factory=dict)
+    text: TextModel | None = None  # the development text model (text_model.py)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -294,6 +310,7 @@ class Decision:
                 "entry": self.entry.to_dict(),
                 "report": self.report,
                 "remembered": self.remembered,
+                "text": self.text.to_dict() if self.text is not None else None,
             },
             ensure_ascii=False,
             indent=1,
@@ -307,6 +324,7 @@ class Decision:
             Linear.from_dict(data["entry"]),
             data["report"],
             data.get("remembered") or {},
+            TextModel.from_dict(data["text"]) if data.get("text") else None,
         )
 
 
@@ -346,6 +364,8 @@ class Choice:
 def choose(kb: KnowledgeBase, question: Question, decision: Decision) -> Choice:
     """The route and the entries, best first, for a question in words."""
     evidence = gather(kb, question)
+    if decision.text is not None and question.said:
+        evidence = with_text(evidence, decision.text.probabilities(question.said))
     routes = decision.route.probabilities(evidence.route)
     route = max(routes, key=routes.get)
     return Choice(route, routes[route], rank_entries(kb, evidence, decision), evidence.ranked)

@@ -28,8 +28,10 @@ from knowledge.answering.decision import (
     entry_features,
     gather,
     unstated_amount,
+    with_text,
 )
 from knowledge.answering.question import Question
+from knowledge.answering.text_model import fit_text_model
 from knowledge.store import KnowledgeBase
 
 # Candidate regularisation strengths (inverse); the one with the best cross-validated score wins.
@@ -100,13 +102,39 @@ class _Prepared:
     wanted: list[set[str]]  # acceptable entry keys (empty unless the route is "entry")
 
 
+def text_label(expect: str) -> str:
+    """What the development text model learns for a label: an entry's suffix, or the route."""
+    route = route_of(expect)
+    return expect if route == "entry" else route
+
+
+def _stacked_text(examples: Sequence[Example], routes: list[str]) -> list[dict[str, float]]:
+    """Each question's text-model probabilities from a model fitted without its fold (the
+    folds of the cross-validation, so a held-out question's inputs never saw its label)."""
+    texts = [e.text for e in examples]
+    labels = [text_label(e.expect[0]) for e in examples]
+    out: list[dict[str, float]] = [{} for _ in examples]
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+    for train, held in folds.split(np.zeros(len(routes)), routes):
+        model = fit_text_model([texts[i] for i in train], [labels[i] for i in train])
+        for i in held:
+            out[i] = model.probabilities(texts[i])
+    return out
+
+
 def _prepare(kb: KnowledgeBase, examples: Sequence[Example]) -> _Prepared:
     doc = kb.document().number
-    evidence = [gather(kb, _question(e)) for e in examples]
+    routes = [route_of(e.expect[0]) for e in examples]
+    stacked = _stacked_text(examples, routes)
+    plain = [gather(kb, _question(e)) for e in examples]
+    # As `choose` does: a button payload says what it asks, no words to read.
+    evidence = [
+        with_text(ev, probs) if ev.question.said else ev for ev, probs in zip(plain, stacked)
+    ]
     return _Prepared(
         evidence=evidence,
         entries=[entry_features(kb, ev) for ev in evidence],
-        routes=[route_of(e.expect[0]) for e in examples],
+        routes=routes,
         wanted=[{f"{doc}#{s}" for s in e.expect if route_of(s) == "entry"} for e in examples],
     )
 
@@ -220,6 +248,7 @@ def fit(
             scores[f"route C={c}"] = _cv_score(kb, p, c, c_entry, keep)
         c_route = max(grid, key=lambda c: scores[f"route C={c}"])
     decision = _fit(p, range(len(examples)), c_route, c_entry, keep)
+    text = fit_text_model([e.text for e in examples], [text_label(e.expect[0]) for e in examples])
     report = {
         "examples": len(examples),
         "routes": dict(sorted(Counter(p.routes).items())),
@@ -229,7 +258,8 @@ def fit(
         "cv_scores": {k: round(v, 4) for k, v in scores.items()},
         "inputs": inputs,
     }
-    return Decision(decision.route, decision.entry, report)
+    uses_text = any(name.startswith("text:") for name in decision.route.features)
+    return Decision(decision.route, decision.entry, report, text=text if uses_text else None)
 
 
 def inputs_digest(*parts: str) -> str:

@@ -337,8 +337,9 @@ def cmd_report(args) -> int:
     ablation = {}
     if not args.no_ablation:
         print("ablation (decision refitted on the development set with these inputs):")
-        # Intent: what Rasa's NLU read (DIET's ranking and the words classifier's second opinion).
-        nlu = ("intent:", "words:")
+        # Intent: what was read from the words as a whole (DIET's ranking, the words classifier's
+        # second opinion, the development text model); retrieval: the ranker, coverage and cues.
+        nlu = ("intent:", "words:", "text:")
         variants = {
             "intent only": lambda n: n.startswith(nlu),
             "retrieval only": lambda n: not n.startswith(nlu),

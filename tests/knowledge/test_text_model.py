@@ -1,0 +1,71 @@
+"""The development text model: learns entry and reply labels from words, survives the JSON it
+is kept in, and is stacked (a question's inputs never come from a model that saw its label)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from knowledge.answering import open_decision
+from knowledge.answering.decision import ROUTES, Decision, choose, gather, with_text
+from knowledge.answering.fitting import Example, _stacked_text, route_of
+from knowledge.answering.question import Question
+from knowledge.answering.text_model import TextModel, fit_text_model, terms
+
+TOY = [
+    ("盲人按摩考证", "13"),
+    ("看不见的人学推拿", "13"),
+    ("推拿按摩证怎么考", "13"),
+    ("残疾人办烟草证", "2"),
+    ("卖烟的许可证", "2"),
+    ("烟草零售许可怎么办", "2"),
+    ("残保金怎么入账", "out_of_scope"),
+    ("残保金会计分录", "out_of_scope"),
+    ("残保金交多少", "out_of_scope"),
+]
+
+
+def test_terms_are_words_and_character_grams_of_the_simplified_text():
+    found = terms("盲人按摩")
+    assert found["w:盲人按摩"] == 1 or found["w:盲人"] == 1
+    assert {"盲", "盲人", "盲人按"} <= set(found)
+    assert set(terms("殘疾人")) == set(terms("残疾人"))
+
+
+def test_it_learns_the_labels_and_survives_the_json():
+    model = fit_text_model([t for t, _ in TOY], [label for _, label in TOY])
+    probs = model.probabilities("看不见能学按摩吗")
+    assert max(probs, key=probs.get) == "13"
+    assert max(model.probabilities("烟草证"), key=lambda k: model.probabilities("烟草证")[k]) == "2"
+    assert sum(probs.values()) == pytest.approx(1.0)
+    again = TextModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    for text in ("看不见能学按摩吗", "残保金", "完全无关的话"):
+        assert again.probabilities(text) == pytest.approx(model.probabilities(text), abs=1e-5)
+
+
+def test_a_question_never_gets_inputs_from_a_model_that_saw_its_label():
+    """Stacking: one question carries a label nothing else has; the model that scores it was
+    fitted without it, so that label has no probability at all."""
+    rows = TOY * 3 + [("一句独一无二的话", "三（四）")]
+    examples = [Example(t, [label], [], []) for t, label in rows]
+    stacked = _stacked_text(examples, [route_of(e.expect[0]) for e in examples])
+    assert "三（四）" not in stacked[-1]
+    assert stacked[0]["13"] > stacked[0]["2"]
+
+
+def test_the_fitted_decision_keeps_the_text_model_and_answers_with_it(kb):
+    decision = open_decision()
+    assert decision.text is not None and "text:entry" in decision.route.features
+    assert Decision.from_json(decision.to_json()).text.classes == decision.text.classes
+    question = Question.of("看不见的人能学推拿吗", "ask_blind_massage", 0.9)
+    probabilities = decision.text.probabilities(question.said)
+    evidence = with_text(gather(kb, question), probabilities)
+    entries = sum(p for label, p in probabilities.items() if label not in ROUTES)
+    assert evidence.route["text:entry"] == pytest.approx(entries)
+    assert evidence.route["text:out_of_scope"] == probabilities["out_of_scope"]
+    # choose() reads it: without the text model the same words weigh differently.
+    with_model = choose(kb, question, decision)
+    without = choose(kb, question, replace(decision, text=None))
+    assert with_model.route_probability != without.route_probability
