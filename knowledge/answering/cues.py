@@ -202,7 +202,7 @@ _DETAIL_ASK = re.compile(
 )
 # How to get what the plan offers (怎么申请, 去哪报名): in scope when the plan names the service.
 _HOW_TO_ASK = re.compile(
-    r"怎么(?:申请|办|报名|参加|弄)|去哪(?:里|儿)?(?:报名|申请|办|登记)|找谁|谁管"
+    r"怎么(?:申请|办|报名|参加|弄)|[去在到]哪(?:里|儿)?(?:报名|申请|办|登记)|找谁|谁管"
 )
 
 

@@ -258,7 +258,7 @@ def fit(
         "cv_scores": {k: round(v, 4) for k, v in scores.items()},
         "inputs": inputs,
     }
-    uses_text = any(name.startswith("text:") for name in decision.route.features)
+    uses_text = any(name.startswith("text:") for name in decision.entry.features)
     return Decision(decision.route, decision.entry, report, text=text if uses_text else None)
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from knowledge.answering import open_decision
-from knowledge.answering.decision import ROUTES, Decision, choose, gather, with_text
+from knowledge.answering.decision import Decision, choose, entry_features, gather, with_text
 from knowledge.answering.fitting import Example, _stacked_text, route_of
 from knowledge.answering.question import Question
 from knowledge.answering.text_model import TextModel, fit_text_model, terms
@@ -57,15 +57,15 @@ def test_a_question_never_gets_inputs_from_a_model_that_saw_its_label():
 
 def test_the_fitted_decision_keeps_the_text_model_and_answers_with_it(kb):
     decision = open_decision()
-    assert decision.text is not None and "text:entry" in decision.route.features
+    assert decision.text is not None and "text:prob" in decision.entry.features
     assert Decision.from_json(decision.to_json()).text.classes == decision.text.classes
     question = Question.of("看不见的人能学推拿吗", "ask_blind_massage", 0.9)
     probabilities = decision.text.probabilities(question.said)
     evidence = with_text(gather(kb, question), probabilities)
-    entries = sum(p for label, p in probabilities.items() if label not in ROUTES)
-    assert evidence.route["text:entry"] == pytest.approx(entries)
-    assert evidence.route["text:out_of_scope"] == probabilities["out_of_scope"]
-    # choose() reads it: without the text model the same words weigh differently.
-    with_model = choose(kb, question, decision)
-    without = choose(kb, question, replace(decision, text=None))
-    assert with_model.route_probability != without.route_probability
+    assert evidence.text == probabilities
+    key = f"{kb.document().number}#13"
+    assert entry_features(kb, evidence)[key]["text:prob"] == probabilities["13"]
+    # choose() reads it: without the text model the entries weigh differently.
+    with_model = dict(choose(kb, question, decision).entries)
+    without = dict(choose(kb, question, replace(decision, text=None)).entries)
+    assert with_model[key] != without[key]
