@@ -28,6 +28,7 @@ class Topics:
     subsidies: list[dict[str, Any]]
     targets: list[dict[str, Any]]
     out_of_scope_places: list[str]
+    home_places: list[str]
     out_of_scope_subjects: list[str]
     generic: frozenset[str]
     follow_up: frozenset[str]
@@ -41,6 +42,7 @@ def topics() -> Topics:
         subsidies=data["subsidies"],
         targets=data["targets"],
         out_of_scope_places=[str(w) for w in data["out_of_scope_places"]],
+        home_places=[str(w) for w in data["home_places"]],
         out_of_scope_subjects=[str(w) for w in data["out_of_scope_subjects"]],
         generic=generic_words(),
         follow_up=frozenset(str(w) for w in data["follow_up"]),
@@ -104,24 +106,39 @@ def parse_reference(text: str) -> str | None:
 
 # --- phones and amounts ---------------------------------------------------------------------
 
-# A request for a phone number or contact (残联电话多少, 有热线吗), not a call someone got
-# (残联打电话来核对信息) or a wish to be called back (给我回个电话: a hand-off).
-_PHONE_ASK = re.compile(
-    r"电话|联系方式|热线|手机号|座机|(?:联系|咨询|办公|服务)号码|号码(?:是)?多少"
+# A request for a phone number or contact (残联电话多少, 给个联系电话, 黄石市残联电话), not a
+# call someone got or made (社区打电话说要登记, 接客服电话的工作, 热线记录：…) nor a wish to be
+# called back (给我回个电话: a hand-off). The phone word must be what is asked for: followed by
+# 多少 / 是啥, after 给 / 有没有 / 告诉, or ending a short phrase.
+_PHONE = r"(?:电话号码|电话|联系方式|热线号码|热线|手机号码?|座机|(?:联系|咨询|办公|服务)号码)"
+# Asked outright: the number asked for (电话多少, 号码是多少), or asked to be given (给个电话).
+_PHONE_ASKED = re.compile(
+    _PHONE
+    + r"(?:是|号码)?(?:多少|几多|几号|是啥|是什么|在哪)|号码(?:是)?(?:多少|几多)"
+    + r"|(?:给|告诉|要|有没有|有冇得?|有无|留|求)[^，。？！,.?!]{0,8}?"
+    + _PHONE
 )
-_NOT_PHONE_ASK = re.compile(r"回(?:个)?电话|打(?:个)?电话(?:来|过来|给我)|给我打")
+# A short phrase that ends with the phone word (黄石市残联电话), unless it is a call made or
+# taken (接客服电话).
+_PHONE_PHRASE = re.compile(r"^[^，。？！,.?!]{0,14}?" + _PHONE + r"(?:吗|呢|啊)?[？?。！!]*$")
+_CALL = re.compile(r"(?:接|打)[^，。？！,.?!]{0,3}电话")
+_CALL_BACK = re.compile(r"回(?:个)?电话|打(?:个)?电话(?:来|过来|给我)|给我打")
 
 
 def asks_for_phone(text: str) -> bool:
     """Whether the words ask for a phone number or contact of an office."""
-    said = relevance.simplify(text)
-    return bool(_PHONE_ASK.search(said)) and not _NOT_PHONE_ASK.search(said)
+    said = relevance.simplify(text).strip()
+    if _CALL_BACK.search(said):
+        return False
+    if _PHONE_ASKED.search(said):
+        return True
+    return bool(_PHONE_PHRASE.search(said)) and not _CALL.search(said)
 
 
 # A question for an amount or a number (补多少钱, 标准是多少, 占多少比例); not 多少种 (kinds).
 # 几多 is Hubei's 多少, 几个钱 the everyday "how much money".
 _AMOUNT_ASK = re.compile(
-    r"(?:多少|几多)(?![种项类条])|几个钱|几块|几元|几百|几千|几万|金额|数额|额度"
+    r"(?:多少|几多)(?![种项类条])|几个钱|几块|几元|几百|几千|几万|金额|数额|额度|百分之几|几成|几个点"
 )
 # Money in the question: then only a sum of money in the plan answers it.
 _MONEY_ASK = re.compile(r"钱|元|块|补贴|补助|奖励|资助|工资|费|金额|数额|额度")
@@ -183,6 +200,13 @@ def other_places(question: Question) -> list[str]:
     ]
 
 
+def elsewhere_only(question: Question) -> bool:
+    """Another place is named and no place of Huangshi: the question is about elsewhere
+    (武汉市残疾人就业有什么政策), not a Huangshi story that mentions a trip (在武汉读完研究生，想回黄石)."""
+    named = f"{question.normalized} {question.said}"
+    return bool(other_places(question)) and not any(w in named for w in topics().home_places)
+
+
 # "市人社局负责什么" asks about a department's duties, not about one of its topics.
 _DUTIES_ASK = re.compile(r"负责(?:什么|哪些|啥|些什么)|管(?:什么|哪些|啥|些什么)|职责|分工|任务")
 # "残疾人有哪些优惠政策", "这个方案讲了什么": about the plan as a whole.
@@ -227,16 +251,19 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "requirements": (
         re.compile(
             r"材料|带(?:什么|哪些|啥)|要带|证明|手续|学历|笔试|实操|考(?:哪些|什么|啥)|科目|"
-            r"申请表|报名表|表格"
+            r"申请表|报名表|表格|流程|步骤|(?:什么|啥|哪些)条件|条件是|资格|资质|认定标准|体检"
         ),
         re.compile(r"材料|流程|程序|考试"),
     ),
     "outcome": (
         re.compile(
-            r"完成(?:了|没|得|多少|情况)|实际(?:新增|完成|安置|就业)|新增了|安置了多少|公布|通报|达到了?没|达标|进度"
+            r"完成(?:了|没|得|多少|情况)|实际(?:新增|完成|安置|就业)|新增了|安置了多少|公布|通报|达到了?没|达标|进度|"
+            r"(?:出台|出来|发布|印发)了?(?:没|吗)"
         ),
         None,
     ),
+    "penalty": (re.compile(r"罚款|处罚|罚多少|罚不罚|罚钱|滞纳金"), None),
+    "exam_bonus": (re.compile(r"加分|降分|照顾分"), None),
     "redress": (
         re.compile(
             r"起诉|告(?:他|她|它|老板|单位|公司|厂)|打官司|仲裁|维权|赔偿|补偿|违法|劳动合同|"
@@ -249,7 +276,7 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
 
 def detail_asked(question: Question) -> list[str]:
     """The kinds of detail the question asks for (time, channel, fee, requirements, outcome,
-    redress)."""
+    penalty, exam bonus, redress)."""
     said = question.asked_normalized.lower()
     return [kind for kind, (asks, _) in _DETAIL_KINDS.items() if asks.search(said)]
 

@@ -31,6 +31,7 @@ from knowledge.answering.decision import (
     with_text,
 )
 from knowledge.answering.question import Question
+from knowledge.answering.respond import answered_by_rules
 from knowledge.answering.text_model import fit_text_model
 from knowledge.store import KnowledgeBase
 
@@ -236,7 +237,9 @@ def fit(
     `strengths` (route C, entry C) nothing is chosen: a retrain refits with the running
     decision's strengths, so only the data moves the decision.
     """
-    p = _prepare(kb, examples)
+    # Phone requests and references are answered by rules before the decision is asked.
+    decided = [e for e in examples if not answered_by_rules(kb, _question(e))]
+    p = _prepare(kb, decided)
     scores: dict[str, float] = {}
     if strengths is not None:
         c_route, c_entry = strengths
@@ -247,10 +250,11 @@ def fit(
         for c in grid:
             scores[f"route C={c}"] = _cv_score(kb, p, c, c_entry, keep)
         c_route = max(grid, key=lambda c: scores[f"route C={c}"])
-    decision = _fit(p, range(len(examples)), c_route, c_entry, keep)
-    text = fit_text_model([e.text for e in examples], [text_label(e.expect[0]) for e in examples])
+    decision = _fit(p, range(len(decided)), c_route, c_entry, keep)
+    text = fit_text_model([e.text for e in decided], [text_label(e.expect[0]) for e in decided])
     report = {
-        "examples": len(examples),
+        "examples": len(decided),
+        "answered_by_rules": len(examples) - len(decided),
         "routes": dict(sorted(Counter(p.routes).items())),
         "c_route": c_route,
         "c_entry": c_entry,

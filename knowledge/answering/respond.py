@@ -54,6 +54,12 @@ def respond(
     return compose.with_amount_note(kb, question, answer)
 
 
+def answered_by_rules(kb: KnowledgeBase, question: Question) -> bool:
+    """Whether a first turn's reply follows from a domain rule, without the fitted decision
+    (the decision is fitted only on the questions it decides)."""
+    return _by_domain_rules(kb, question, Context()) is not None
+
+
 def _by_domain_rules(kb: KnowledgeBase, question: Question, context: Context) -> Answer | None:
     """Replies that follow from what the turn is, not from weighing evidence."""
     if question.is_payload:

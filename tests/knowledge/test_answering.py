@@ -454,6 +454,34 @@ def test_a_phone_number_asked_for_is_not_in_the_plan(kb, text, intent, confidenc
     assert wording.LOCAL_FEDERATION in answer.text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "黄石市残联电话",
+        "能给个联系电话吗，我想打电话问",
+        "能不能直接让我跟残联的工作人员通个电话，号码是多少？",
+        "能不能给我一个能打通的咨询电话",
+        "黄石市残疾人就业服务中心的具体地址和电话是多少？",
+    ],
+)
+def test_asking_for_a_number_is_a_phone_question(text):
+    assert cues.asks_for_phone(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A call someone got or a job on the phone is part of a plan question, not a request.
+        "社区打电话说要给我做就业需求登记，这是什么政策，登记了有啥用？",
+        "坐轮椅能在家接客服电话吗",
+        "热线记录：来电人为肢体残疾，询问残疾人申请卷烟零售点有无间距上的照顾",
+        "能不能让工作人员给我回个电话",
+    ],
+)
+def test_a_phone_mentioned_in_passing_is_not_a_phone_question(text):
+    assert not cues.asks_for_phone(text)
+
+
 def test_a_call_from_the_federation_is_still_a_plan_question(kb):
     answer = ask(kb, "残联的人打电话来核对我的基础信息，这是做什么的", "ask_human", 0.5)
     assert answer.kind == "answer" and first_key(answer) == "16"

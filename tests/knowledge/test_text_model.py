@@ -10,7 +10,7 @@ import pytest
 
 from knowledge.answering import open_decision
 from knowledge.answering.decision import Decision, choose, entry_features, gather, with_text
-from knowledge.answering.fitting import Example, _stacked_text, route_of
+from knowledge.answering.fitting import Example, _stacked_text, fit, route_of
 from knowledge.answering.question import Question
 from knowledge.answering.text_model import TextModel, fit_text_model, terms
 
@@ -69,3 +69,26 @@ def test_the_fitted_decision_keeps_the_text_model_and_answers_with_it(kb):
     with_model = dict(choose(kb, question, decision).entries)
     without = dict(choose(kb, question, replace(decision, text=None)).entries)
     assert with_model[key] != without[key]
+
+
+def test_the_route_reads_the_reply_kinds_but_not_not_covered(kb):
+    """The route model reads the text model's small talk, hand-off … probabilities; its
+    "not covered" one would turn a topic with many unstated details into "not covered"."""
+    question = Question.of("你好", "greet", 0.9)
+    evidence = with_text(gather(kb, question), {"smalltalk": 0.8, "out_of_scope": 0.1, "13": 0.1})
+    assert evidence.route["text:smalltalk"] == 0.8 and evidence.route["text:handoff"] == 0.0
+    assert not any(n in evidence.route for n in ("text:out_of_scope", "text:13", "text:entry"))
+    decision = open_decision()
+    assert "text:smalltalk" in decision.route.features
+    assert not any(n in ("text:out_of_scope", "text:prob") for n in decision.route.features)
+
+
+def test_questions_answered_by_rules_are_left_out_of_the_fit(kb):
+    """A phone request is answered before the decision is asked: it is not fitted on."""
+    rows = [(t, "13") for t, _ in TOY[:3]] * 4 + [(t, "out_of_scope") for t, _ in TOY[6:]] * 4
+    ranking = [{"name": "ask_blind_massage", "confidence": 0.9}]
+    examples = [Example(t, [label], ranking, []) for t, label in rows]
+    phone = Example("黄石市残联电话", ["handoff"], [{"name": "ask_human", "confidence": 0.9}], [])
+    decision = fit(kb, [*examples, phone], strengths=(1.0, 1.0))
+    assert decision.report["examples"] == len(examples)
+    assert decision.report["answered_by_rules"] == 1
