@@ -121,28 +121,18 @@ def gather(kb: KnowledgeBase, question: Question) -> Evidence:
     return Evidence(question, ranked, route)
 
 
-# The text model's reply kinds that the route reads. Not "entry" or "out_of_scope": the
-# development set asks many details of a topic that the plan does not state (the exam's fees,
-# subjects, dates), so the text model learned the topic itself as "not covered"; as a route
-# input it sent 盲人按摩考试在哪报名 to out_of_scope (0.95). The entry-or-not question is left to
-# the cues of what is asked. (Cross-validated misses on 2,336 development questions: 134
-# without these inputs, 124 with them, 125 with out_of_scope as well.)
-TEXT_ROUTE_KINDS = (
-    "smalltalk",
-    "handoff",
-    "overview",
-    "department",
-    "targets",
-    "document",
-    "clarify",
-)
+# The text model's reply kinds the route reads. Not "entry" or "out_of_scope": the development
+# set asks many details of topics the plan does not state (the exam's fees, subjects, dates), so
+# it learned such topics as "not covered" and sent 盲人按摩考试在哪报名 there (0.95). Cross-validated
+# misses on 2,336 development questions: 134 without these inputs, 124 with, 125 with out_of_scope.
+ROUTE_TEXT = ("smalltalk", "handoff", "overview", "department", "targets", "document", "clarify")
 
 
 def with_text(evidence: Evidence, probabilities: dict[str, float]) -> Evidence:
     """The evidence with the development text model's probabilities (text_model.py): every
     label's for the entry model, the reply kinds above for the route model."""
     route = dict(evidence.route)
-    route.update({f"text:{kind}": probabilities.get(kind, 0.0) for kind in TEXT_ROUTE_KINDS})
+    route.update({f"text:{kind}": probabilities.get(kind, 0.0) for kind in ROUTE_TEXT})
     return Evidence(evidence.question, evidence.ranked, route, probabilities)
 
 

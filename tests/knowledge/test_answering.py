@@ -482,6 +482,41 @@ def test_a_phone_mentioned_in_passing_is_not_a_phone_question(text):
     assert not cues.asks_for_phone(text)
 
 
+@pytest.mark.parametrize(
+    "text, elsewhere",
+    [
+        ("武汉市残疾人就业有什么政策", True),
+        ("咸宁有没有残疾人公益岗", True),
+        ("我是黄石人，在武汉读完研究生，想回黄石进机关", False),
+        ("阳新县残疾人创业有扶持吗", False),
+        ("残疾人创业有扶持吗", False),
+    ],
+)
+def test_a_question_about_another_place_only(text, elsewhere):
+    assert cues.elsewhere_only(Question.of(text, None, None)) is elsewhere
+
+
+@pytest.mark.parametrize(
+    "text, kinds",
+    [
+        ("就业帮扶车间认定标准", ["requirements"]),
+        ("按比例就业年审流程", ["requirements"]),
+        ("民营企业没按比例安排残疾人会罚款吗", ["penalty"]),
+        ("考编残疾人能加分吗", ["exam_bonus"]),
+        ("补贴奖励的实施办法出台了没有", ["outcome"]),
+        ("就业援助月是么时候", ["time"]),
+        ("老板总是扣我工资，该去哪里投诉", ["redress"]),
+        ("盲人按摩有什么支持", []),
+    ],
+)
+def test_the_kinds_of_detail_asked(text, kinds):
+    assert cues.detail_asked(Question.of(text, None, None)) == kinds
+
+
+def test_a_share_asked_for_is_an_amount():
+    assert cues.asks_for_amount("安排残疾人就业的比例到底是百分之几") == "number"
+
+
 def test_a_call_from_the_federation_is_still_a_plan_question(kb):
     answer = ask(kb, "残联的人打电话来核对我的基础信息，这是做什么的", "ask_human", 0.5)
     assert answer.kind == "answer" and first_key(answer) == "16"
