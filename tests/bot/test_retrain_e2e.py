@@ -59,11 +59,7 @@ CANDIDATES = {
 # The bad label set: development questions reworded by a common opening, all labelled item 13.
 BAD_LABEL = "13"
 MODEL_FILES = ("assistant.tar.gz", "decision.json")
-# 200 of them: the decision also learns from the 2,691 development questions, and 80 wrong labels
-# no longer moved the frozen test set (391 -> 391 on 2026-11-30), so the gate rightly let them
-# through; a reviewer who labels everything wrongly labels many.
-BAD_COUNT = 200
-BAD_SOURCES = ("dev.yml", "dev_pairs.yml")
+BAD_COUNT = 80
 
 
 def _run(args, log: Path, env: dict, timeout: float = 1200) -> int:
@@ -254,8 +250,7 @@ def test_labels_teach_the_assistant_and_a_bad_label_set_is_refused(stack, work, 
     running = hashlib.sha256((base / "assistant.tar.gz").read_bytes()).hexdigest()
     questions = [
         q
-        for name in BAD_SOURCES
-        for q in yaml.safe_load((REPO_ROOT / "tests/eval" / name).read_text())["questions"]
+        for q in yaml.safe_load((REPO_ROOT / "tests/eval/dev.yml").read_text())["questions"]
         if BAD_LABEL
         not in [str(e) for e in (q["expect"] if isinstance(q["expect"], list) else [q["expect"]])]
         and str(q["expect"]).isdigit()
