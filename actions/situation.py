@@ -2,8 +2,10 @@
 
 `validate_situation_form` reads each message of the form with knowledge.situation.dialogue:
 answers fill slots (several at once from a story), 不想说 skips, 算了 stops, and a question
-about the plan is answered before the form asks again. `action_situation_result` names what
-applies and clears the answers, which live only in the slots, never in the log in clear.
+about the plan is answered before the form asks again. The message that started the form is
+first weighed by the answer decision: unless it reads as broad, it is answered and the form ends
+(knowledge.situation.reply.starts_check). `action_situation_result` names what applies and
+clears the answers, which live only in the slots, never in the log in clear.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from knowledge.store import open_kb
 
 REQUESTED = "requested_slot"
 STOPPED = "situation_stopped"
+# The message that started the form asked one thing, answered instead of the check.
+ANSWERED = "situation_answered"
 MISSES = "situation_misses"
 # After this many messages in a row that answer nothing, the question is skipped: a person who
 # cannot find the words is not kept in the form.
@@ -33,7 +37,7 @@ MISSES_BEFORE_SKIP = 2
 # The form's questions, in order (domain.yml situation_form), and everything a check under way
 # keeps in the tracker (carried over a session cut by actions/session.py).
 FACETS = tuple(wording.SITUATION_QUESTIONS)
-FORM_SLOTS = (*FACETS, STOPPED, MISSES, REQUESTED)
+FORM_SLOTS = (*FACETS, STOPPED, ANSWERED, MISSES, REQUESTED)
 
 
 def form_meta(dispatcher: CollectingDispatcher, tracker: Tracker, kind: str, private: bool) -> None:
@@ -63,6 +67,12 @@ class ValidateSituationForm(Action):
         text = (tracker.latest_message or {}).get("text") or ""
         asked = tracker.get_slot(REQUESTED)
         turn = step(text, asked)
+        if asked is None and not turn.stop and not turn.question:
+            answer, intent = await asyncio.to_thread(answer_turn, tracker)
+            if not reply.starts_check(answer):
+                utter(dispatcher, answer, intent)
+                return [*slot_events(tracker, answer), SlotSet(ANSWERED, True),
+                        SlotSet(REQUESTED, None)]  # fmt: skip
         if turn.stop:
             form_meta(dispatcher, tracker, "situation_stopped", private=False)
             return [SlotSet(STOPPED, True), SlotSet(REQUESTED, None)]
@@ -98,6 +108,9 @@ class ActionSituationResult(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         answers = {facet: tracker.get_slot(facet) for facet in FACETS}
+        cleared = [SlotSet(name, None) for name in (*answers, STOPPED, ANSWERED, MISSES)]
+        if tracker.get_slot(ANSWERED):
+            return cleared  # the form's first message was answered: nothing more to say
         if tracker.get_slot(STOPPED):
             answer = reply.stopped()
         else:
@@ -106,5 +119,4 @@ class ActionSituationResult(Action):
             except KnowledgeError:
                 answer = knowledge_unavailable()
         utter(dispatcher, answer, {"name": "check_situation", "confidence": None})
-        cleared = [SlotSet(name, None) for name in (*answers, STOPPED, MISSES)]
         return [*slot_events(tracker, answer), *cleared]

@@ -136,9 +136,10 @@ def asks_for_phone(text: str) -> bool:
 
 
 # A question for an amount or a number (补多少钱, 标准是多少, 占多少比例); not 多少种 (kinds).
-# 几多 is Hubei's 多少, 几个钱 the everyday "how much money".
+# 几多 and 好多钱 are Hubei's 多少, 几个钱 the everyday "how much money".
 _AMOUNT_ASK = re.compile(
-    r"(?:多少|几多)(?![种项类条])|几个钱|几块|几元|几百|几千|几万|金额|数额|额度|百分之几|几成|几个点"
+    r"(?:多少|几多)(?![种项类条])|几个钱|几块|几元|几百|几千|几万|金额|数额|额度|百分之几|几成|几个点|"
+    r"好多(?:钱|块)"
 )
 # Money in the question: then only a sum of money in the plan answers it.
 _MONEY_ASK = re.compile(r"钱|元|块|补贴|补助|奖励|资助|工资|费|金额|数额|额度")
@@ -235,15 +236,24 @@ _HOW_TO_ASK = re.compile(
 _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "time": (
         re.compile(
-            r"几月|几号|哪天|哪一天|什么时候|啥时候|么时候|何时|多久|多长时间|工作日|几天|截止|期限|"
-            r"到账|补几年|几年(?:的|内)?(?:补|发)|几点|几回|一年[考办开]几次"
+            r"几月|几号|哪天|哪一天|什么时候|啥时候|么时候|何时|几时|截止|期限|到账|补几年|"
+            r"几年(?:的|内)?(?:补|发)|几点|几回|一年[考办开]几次|按月|按季度?|"
+            r"(?:上班|报名|开放|办理|发放|举办|考试)时间|时间[？?]*$|多久[^，。？?]{0,3}一次"
         ),
         re.compile(r"每年|年度|每季度|每月|定期|常态化|[0-9０-９]+\s*(?:个月|日|天)"),
     ),
+    # How long something takes (几天能办下来, not 多久一次): only a number of days or months states it.
+    "duration": (
+        re.compile(r"多久(?![^，。？?]{0,3}一次)|多长时间|工作日|几天|几个月|多少天"),
+        re.compile(r"[0-9０-９一二三四五六七八九十两]+\s*个?(?:工作日|日|天|月)"),
+    ),
+    # A web address, an app, or the full text of a rule: the plan gives none.
+    "address": (re.compile(r"网址|网站|链接|app|公众号|小程序|原文|全文|下载"), None),
     "channel": (
         re.compile(
-            r"网址|网站|链接|app|哪个(?:系统|平台|网)|登录|注册|密码|地址|在哪(?:里|儿)?(?:开|举办|举行)|"
-            r"哪个村|哪个窗口|窗口|哪些地方|哪几个|哪几家|哪条路|具体在哪|在什么地方"
+            r"哪个(?:系统|平台|网)|登录|注册|密码|地址|在哪(?:里|儿)?(?:开|举办|举行)|"
+            r"哪个村|哪个窗口|窗口|哪些地方|哪几个|哪几家|哪条路|具体在哪|在什么地方|几楼|预约|"
+            r"名单|名录|公告"
         ),
         re.compile(r"平台|系统|网络|网上|线上|窗口|服务中心"),
     ),
@@ -251,7 +261,8 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "requirements": (
         re.compile(
             r"材料|带(?:什么|哪些|啥)|要带|证明|手续|学历|笔试|实操|考(?:哪些|什么|啥)|科目|"
-            r"申请表|报名表|表格|流程|步骤|(?:什么|啥|哪些)条件|条件是|资格|资质|认定标准|体检"
+            r"申请表|报名表|表格|流程|步骤|(?:什么|啥|哪些|么|啥子)条件|条件是|资格|资质|认定标准|"
+            r"体检|证照|办(?:哪些|什么|啥|么)证"
         ),
         re.compile(r"材料|流程|程序|考试"),
     ),
@@ -276,8 +287,8 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
 
 
 def detail_asked(question: Question) -> list[str]:
-    """The kinds of detail the question asks for (time, channel, fee, requirements, outcome,
-    penalty, exam bonus, redress)."""
+    """The kinds of detail the question asks for (time, duration, address, channel, fee,
+    requirements, outcome, penalty, exam bonus, redress)."""
     said = question.asked_normalized.lower()
     return [kind for kind, (asks, _) in _DETAIL_KINDS.items() if asks.search(said)]
 
@@ -295,15 +306,26 @@ def measure_missing(question: Question, entry_text: str) -> bool:
     return not re.search(r"[0-9０-９一二三四五六七八九十百千万两]+\s*" + unit, entry_text)
 
 
+def missing_kinds(question: Question, entry_text: str) -> list[str]:
+    """The kinds of detail the question asks for that the entry does not state."""
+    return [
+        kind
+        for kind in detail_asked(question)
+        if _DETAIL_KINDS[kind][1] is None or not _DETAIL_KINDS[kind][1].search(entry_text)
+    ]
+
+
+def missing_flags(question: Question, entry_text: str) -> dict[str, float]:
+    """One input of the decision per kind of detail (missing:time, missing:fee, ...): 1.0 when
+    the question asks for it and the entry does not state it. Cross-validated misses on 3,033
+    development questions: 185 with detail_missing alone, 175 with these beside it."""
+    missing = set(missing_kinds(question, entry_text)) if entry_text else set()
+    return {f"missing:{kind}": float(kind in missing) for kind in _DETAIL_KINDS}
+
+
 def detail_missing(question: Question, entry_text: str) -> bool:
     """Whether the question asks for a kind of detail that the entry does not state."""
-    if measure_missing(question, entry_text):
-        return True
-    for kind in detail_asked(question):
-        states = _DETAIL_KINDS[kind][1]
-        if states is None or not states.search(entry_text):
-            return True
-    return False
+    return measure_missing(question, entry_text) or bool(missing_kinds(question, entry_text))
 
 
 def asks_detail(question: Question) -> bool:

@@ -109,6 +109,7 @@ def gather(kb: KnowledgeBase, question: Question) -> Evidence:
             "cue:subsidy_kind": float(cues.subsidy_kind(question) is not None),
             "cue:detail": float(cues.asks_detail(question)),
             "cue:detail_missing": float(bool(top_text) and cues.detail_missing(question, top_text)),
+            **cues.missing_flags(question, top_text),
             "cue:how_to": float(cues.asks_how_to(question)),
             "cov:top": cov_top,
             "cov:plan": cov_plan,

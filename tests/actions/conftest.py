@@ -32,7 +32,10 @@ def _make_tracker(
     confidence: float = 0.95,
     entities: list[dict] | None = None,
     slots: dict | None = None,
+    ranking: list[tuple[str, float]] | None = None,
 ) -> Tracker:
+    """`ranking`: Rasa's whole intent ranking (the intent alone when not given)."""
+    ranking = ranking or [(intent, confidence)]
     return Tracker(
         sender_id="test",
         slots={"last_keys": None, "last_query": None, "shown_keys": None, **(slots or {})},
@@ -40,7 +43,7 @@ def _make_tracker(
             "text": text,
             "intent": {"name": intent, "confidence": confidence},
             "entities": entities or [],
-            "intent_ranking": [{"name": intent, "confidence": confidence}],
+            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
         },
         events=[],
         paused=False,

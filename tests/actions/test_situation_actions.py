@@ -58,6 +58,40 @@ def test_a_plain_start_introduces_the_check_and_is_not_private(kb_env, make_trac
     assert not any(slots.get(f) for f in FACETS)
 
 
+def test_a_start_that_asks_one_thing_is_answered_and_ends_the_form(kb_env, make_tracker):
+    # Rasa read a story as the situation check, the answer decision reads one question in it.
+    tracker = make_tracker(
+        "我是盲人，想开个按摩店，方案里有什么支持",
+        "inform_situation",
+        0.55,
+        slots={"requested_slot": None},
+        ranking=[("inform_situation", 0.55), ("ask_blind_massage", 0.4), ("out_of_scope", 0.05)],
+    )
+    messages, slots = run(ValidateSituationForm(), tracker)
+    [meta] = metas(messages)
+    assert meta["kind"] == "answer" and meta["sources"][0]["key"] == f"{DOC}#13"
+    assert slots["situation_answered"] is True and slots["requested_slot"] is None
+    assert not any(slots.get(f) for f in FACETS)
+    # The form ends; its result says nothing more and clears the flag.
+    done, cleared = run(
+        ActionSituationResult(),
+        make_tracker("x", "inform_situation", slots={"situation_answered": True}),
+    )
+    assert done == [] and cleared["situation_answered"] is None
+
+
+def test_a_start_about_another_city_is_not_covered(kb_env, make_tracker):
+    tracker = make_tracker(
+        "在广州上班的残疾人回黄石能享受政策吗",
+        "check_situation",
+        0.5,
+        slots={"requested_slot": None},
+        ranking=[("check_situation", 0.5), ("out_of_scope", 0.45), ("ask_overview", 0.05)],
+    )
+    messages, slots = run(ValidateSituationForm(), tracker)
+    assert metas(messages)[0]["kind"] == "out_of_scope" and slots["situation_answered"] is True
+
+
 def test_a_button_answer_fills_its_slot(kb_env, make_tracker):
     _, slots = run(ValidateSituationForm(), in_form(make_tracker, "阳新县", "out_of_scope", "area"))
     assert slots["area"] == "阳新县" and slots["situation_misses"] == 0
@@ -81,7 +115,7 @@ def test_stop_ends_the_form_at_any_step(kb_env, make_tracker):
 
 def test_a_policy_question_in_the_form_is_answered_and_the_form_goes_on(kb_env, make_tracker):
     tracker = in_form(
-        make_tracker, "盲人按摩考证去哪报名？", "ask_blind_massage", "situation", asker="本人"
+        make_tracker, "盲人医疗按摩考试谁来组织？", "ask_blind_massage", "situation", asker="本人"
     )
     messages, slots = run(ValidateSituationForm(), tracker)
     assert texts(messages)[0].startswith("根据方案，组织盲人参加盲人医疗按摩人员考试")

@@ -1,8 +1,8 @@
 """The review loop end to end on the real model: the whole stack on ports 8200-8299 with a copy
 of the trained model and its decision, three unanswered questions labelled on the console,
 `python -m bot retrain` (fine-tuned for a tenth of the epochs, to keep the test short), the
-running Rasa switched and answering them as labelled; then a bad label set (eighty questions all
-labelled with one wrong entry) refused by the gate.
+running Rasa switched and answering them as labelled; then a bad label set (every
+policy question of the development sets marked "not covered") refused by the gate.
 
 Nothing of the working tree's models/ or var/ is touched: copies of the model and the decision,
 the conversation log, the exports and the reports live in a temporary folder.
@@ -32,6 +32,7 @@ from bot.console import review
 from bot.console.password_store import PasswordStore
 from bot.console.passwords import set_password
 from bot.settings import REPO_ROOT
+from tests.eval import sets
 
 pytestmark = pytest.mark.e2e
 
@@ -55,11 +56,22 @@ CANDIDATES = {
     "拄拐的人守个烟摊要办啥证": "2",
     "耳朵背的学理发有补助不": "21",
     "跛脚的在屋里喂兔子有人管销路吗": "8",
+    "腿脚不好的在村里搞大棚蔬菜有人帮吗": "8",
+    "聋哑人想学开挖机有补贴不": "21",
+    "拄拐杖的想在屋门口开个小卖部顺带卖烟": "2",
+    "教残疾人干活的辅导员咋当": "18",
+    "眼睛看不到的想开个推拿铺子": "13",
+    "脑子不太灵光的娃能去哪做点简单手工活": "6",
+    "聋子学修车哪里教": "21",
+    "工地上摔残了以后还能找事做不": "19",
 }
-# The bad label set: development questions reworded by a common opening, all labelled item 13.
-BAD_LABEL = "13"
+# The bad label set: every policy question of the development sets (1,110), reworded by a
+# common opening and marked "not covered", as by a reviewer who marks everything so. Smaller wrong
+# sets no longer moved the test set once the development set grew to 3,058 questions (80 as item
+# 13: 391 -> 391; 240 marked "not covered": 393 -> 395): the decision, refitted on the development
+# set, outweighed them; all 1,110 gave 394 -> 387. Questions of the frozen test set itself are
+# left out of every export.
 MODEL_FILES = ("assistant.tar.gz", "decision.json")
-BAD_COUNT = 80
 
 
 def _run(args, log: Path, env: dict, timeout: float = 1200) -> int:
@@ -246,34 +258,26 @@ def test_labels_teach_the_assistant_and_a_bad_label_set_is_refused(stack, work, 
     assert "已切换到新模型" in page and f"{test_before['right']}/{test_before['count']}" in page
     client.close()
 
-    # 6. A bad label set: many questions, all labelled with one wrong entry.
+    # 6. A bad label set: every policy question of the development sets marked "not covered".
     running = hashlib.sha256((base / "assistant.tar.gz").read_bytes()).hexdigest()
-    questions = [
-        q
-        for q in yaml.safe_load((REPO_ROOT / "tests/eval/dev.yml").read_text())["questions"]
-        if BAD_LABEL
-        not in [str(e) for e in (q["expect"] if isinstance(q["expect"], list) else [q["expect"]])]
-        and str(q["expect"]).isdigit()
-    ][:BAD_COUNT]
+    questions = [q for q in sets.dev() if str(q["expect"]).isdigit()]
     log = ConversationLog(Path(env["CONVERSATION_DB"]), "dev-only-secret-change-me")
     try:
         bad = []
         for i, q in enumerate(questions):
-            # 请问 opens questions of every topic in the training data, so the model cannot
-            # pin the wrong label on it: it has to move what the words themselves mean.
             asked = f"请问{q['q']}"
             ask(stack, f"bad-{i}", asked)
             # Labelled wrong whether the assistant answered it or not (the queue only lists
-            # those it did not): a reviewer who labels everything as item 13.
+            # those it did not): a reviewer who marks everything "not covered".
             key = normalize_question(asked)
             member = {"normalized": key, "asked": 1, "people": 1, "last": "2026-01-01"}
             bad.append(review.Group(key, [member], {key: {"message": asked}}))
         for group in bad:
-            review.record(log, group, verdict="entry", label=BAD_LABEL, reviewer="测试",
+            review.record(log, group, verdict="not_covered", label="out_of_scope", reviewer="测试",
                           keep=False, check_share=0.2)  # fmt: skip
     finally:
         log.close()
-    assert len(bad) >= BAD_COUNT * 0.9
+    assert len(bad) > 1000
     code = _run([*retrain_cmd, "--id", "bad"], work / "bad.log", env)
     refused = report(work, "bad")
     print(f"\nretrain (bad labels): {json.dumps(refused, ensure_ascii=False)[:1500]}")

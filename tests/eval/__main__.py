@@ -243,19 +243,21 @@ def evaluate(questions: list[dict], parsed: list[dict], decision) -> list[Outcom
     outcomes = []
     for item, p in zip(questions, parsed):
         intent = p["intent"] or {}
-        if intent.get("name") in situation_reply.CHECK_INTENTS:
-            # Rasa's rule starts the situation check for this intent (data/rules.yml).
+        answer = respond(
+            text=p["text"],
+            intent=intent.get("name"),
+            confidence=intent.get("confidence"),
+            entities=p["entities"],
+            ranking=p["ranking"],
+            words_ranking=p.get("words_ranking"),
+            decision=decision,
+        )
+        if intent.get("name") in situation_reply.CHECK_INTENTS and situation_reply.starts_check(
+            answer
+        ):
+            # Rasa's rule starts the situation check for this intent (data/rules.yml); its form
+            # goes on with it when the decision reads the words as broad (actions/situation.py).
             answer = situation_reply.start()
-        else:
-            answer = respond(
-                text=p["text"],
-                intent=intent.get("name"),
-                confidence=intent.get("confidence"),
-                entities=p["entities"],
-                ranking=p["ranking"],
-                words_ranking=p.get("words_ranking"),
-                decision=decision,
-            )
         expect = sets.expectations(item)
         ok, got = judge(expect if len(expect) > 1 else expect[0], answer)
         outcomes.append(

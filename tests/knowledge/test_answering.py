@@ -517,6 +517,11 @@ def test_a_share_asked_for_is_an_amount():
     assert cues.asks_for_amount("安排残疾人就业的比例到底是百分之几") == "number"
 
 
+def test_hubeis_how_much_money_is_an_amount():
+    assert cues.asks_for_amount("见习补贴一个月好多钱") == "money"
+    assert cues.asks_for_amount("好多残疾人都想学按摩") is None
+
+
 def test_a_call_from_the_federation_is_still_a_plan_question(kb):
     answer = ask(kb, "残联的人打电话来核对我的基础信息，这是做什么的", "ask_human", 0.5)
     assert answer.kind == "answer" and first_key(answer) == "16"
@@ -740,8 +745,13 @@ def test_the_console_search_puts_the_chat_answer_first(kb):
 @pytest.mark.parametrize(
     "text, kinds",
     [
-        ("烟草证一般要几个工作日", ["time"]),
-        ("24365校园招聘的网址是什么", ["channel"]),
+        ("烟草证一般要几个工作日", ["duration"]),
+        ("24365校园招聘的网址是什么", ["address"]),
+        ("湖北省带头安排残疾人就业实施办法全文在哪看", ["address"]),
+        ("公益岗上班时间", ["time"]),
+        ("公益性岗位补贴是按月发还是按季度发", ["time"]),
+        ("残疾人职业培训基地名单", ["channel"]),
+        ("盲人开医疗按摩所要办哪些证照", ["requirements"]),
         ("阳光家园收不收费", ["fee"]),
         ("就业辅导员要什么学历，考哪些内容", ["requirements"]),
         ("2023年新增了多少残疾人就业", ["outcome"]),
@@ -757,6 +767,14 @@ def test_a_detail_is_missing_only_when_the_entry_does_not_state_its_kind():
     when = Question.of("交流活动多久办一次", "ask_employment_service", 0.9)
     assert not cues.detail_missing(when, "定期举办残疾人就业服务交流活动")
     assert cues.detail_missing(when, "加强残疾人就业服务")
+    # 定期 says how often, not how long it takes.
+    how_long = Question.of("烟草零售许可证几天能办下来", "ask_tobacco_permit", 0.9)
+    assert cues.detail_missing(how_long, "每年定期开展")
+    assert not cues.detail_missing(how_long, "20个工作日内办结")
+    # Each kind is its own input of the decision: the route learns which kinds a plan states.
+    both = Question.of("烟草证几天能办下来，要收费吗", "ask_tobacco_permit", 0.9)
+    assert cues.missing_kinds(both, "免费办理，20个工作日内办结") == []
+    assert cues.missing_kinds(both, "每年定期开展") == ["duration", "fee"]
     outcome = Question.of("三年行动目标完成了吗", "ask_targets", 0.9)
     assert cues.detail_missing(outcome, "新增残疾人就业2500人")  # a plan never states outcomes
 
