@@ -271,7 +271,7 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
             r"体检|证照|执照|办(?:哪些|什么|啥|么)证|几门|名额|"
             r"(?:怎么|么样|如何|咋|怎样)(?:认定|分配?|评定?)"
         ),
-        re.compile(r"材料|流程|程序|考试"),
+        re.compile(r"材料|流程|程序"),
     ),
     "outcome": (
         re.compile(

@@ -781,6 +781,9 @@ def test_a_detail_is_missing_only_when_the_entry_does_not_state_its_kind():
     both = Question.of("烟草证几天能办下来，要收费吗", "ask_tobacco_permit", 0.9)
     assert cues.missing_kinds(both, "免费办理，20个工作日内办结") == []
     assert cues.missing_kinds(both, "每年定期开展") == ["duration", "fee"]
+    # Naming an exam does not state what it asks of the candidates.
+    subjects = Question.of("盲人医疗按摩考试考几门", "ask_blind_massage", 0.9)
+    assert cues.detail_missing(subjects, "组织盲人参加盲人医疗按摩人员考试")
     outcome = Question.of("三年行动目标完成了吗", "ask_targets", 0.9)
     assert cues.detail_missing(outcome, "新增残疾人就业2500人")  # a plan never states outcomes
 
