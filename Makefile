@@ -20,7 +20,7 @@ unexport PYTHONDONTWRITEBYTECODE
 LEXICON := knowledge/lexicon.yml
 SOURCES := $(wildcard knowledge/sources/*.md)
 # The code that decides what goes into the knowledge base (answer wording does not).
-KB_CODE := $(addprefix knowledge/,parser.py build.py schema.py records.py store.py search.py normalized.py lexicon.py segment.py jieba_tokenizer.py nlp.py)
+KB_CODE := $(addprefix knowledge/,parser.py build.py schema.py records.py store.py search.py normalized.py lexicon.py sound_alike.py segment.py jieba_tokenizer.py nlp.py)
 KB := build/knowledge.db
 NLP_STAMP := build/nlp.stamp
 MODEL := models/assistant.tar.gz

@@ -23,6 +23,7 @@ import jieba
 import yaml
 
 from knowledge.jieba_tokenizer import cut, make_tokenizer
+from knowledge.sound_alike import SoundAlikes
 from knowledge.yaml_files import load_yaml
 
 LEXICON_PATH = Path(__file__).with_name("lexicon.yml")
@@ -184,7 +185,8 @@ class Lexicon:
         return str.maketrans(reverse)
 
     def normalize(self, text: str) -> str:
-        """Everyday words -> the plan's words; traditional -> simplified; voice slips fixed.
+        """Everyday words -> the plan's words; traditional -> simplified; voice slips fixed (listed
+        ones, and unlisted ones that sound like a lexicon word: knowledge/sound_alike.py).
 
         Multi-character names are replaced leftmost-longest, where canonical words and terms
         compete too, so a canonical word already present is never cut into. Single-character
@@ -193,7 +195,7 @@ class Lexicon:
         the rest of its full name (24365校园网络招聘) and adjacent repeats (养鸡养鱼, 忙人医疗
         按摩) give the plan's word once.
         """
-        text = self.simplify(text)
+        text = self.sound_alikes.fix(self.simplify(text))
         pieces: list[tuple[str, bool]] = []  # (text, came from a replacement)
         i = 0
         while i < len(text):
@@ -227,6 +229,12 @@ class Lexicon:
             end = at + len(canonical)
             text = f"{text[:end]}（{'、'.join(missing)}）{text[end:]}"
         return text
+
+    @cached_property
+    def sound_alikes(self) -> SoundAlikes:
+        """Voice-input slips of the lexicon's words (就叶 -> 就业), found by their sound."""
+        keys, _ = self._match_keys
+        return SoundAlikes(keys, lambda word: self._variant_of.get(word, word), self.tokenizer)
 
     @cached_property
     def tokenizer(self) -> jieba.Tokenizer:

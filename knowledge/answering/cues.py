@@ -143,9 +143,14 @@ _AMOUNT_ASK = re.compile(
 )
 # Money in the question: then only a sum of money in the plan answers it.
 _MONEY_ASK = re.compile(r"钱|元|块|补贴|补助|奖励|资助|工资|费|金额|数额|额度")
-# 补贴标准 asks for an amount; 行业标准 / 标准化 are standards of another kind.
+# 补贴标准 asks for an amount; 行业标准 / 标准化 are standards of another kind, and 标准由谁来定
+# asks who sets it (三（二） says).
 _STANDARD_ASK = re.compile(r"标准(?!化)")
-_STANDARD_NOT_AMOUNT = re.compile(r"行业标准|服务标准|技术标准|建设标准")
+_STANDARD_NOT_AMOUNT = re.compile(
+    r"行业标准|服务标准|技术标准|建设标准|"
+    r"标准[^，。？?]{0,6}(?:谁|哪个?(?:文件|部门|单位)|哪里)[^，。？?]{0,4}(?:定|出台)|"
+    r"(?:谁|哪个?(?:文件|部门|单位))[^，。？?]{0,4}(?:定|制定|出)[^，。？?]{0,6}标准"
+)
 # Numbers the plan states: a sum of money, or any count, share or limit (50人, 60%, 1500名).
 MONEY_IN_TEXT = re.compile(r"[0-9０-９]+(?:\.[0-9]+)?\s*万?元")
 NUMBER_IN_TEXT = re.compile(
@@ -258,7 +263,7 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "channel": (
         re.compile(
             r"哪个(?:系统|平台|网)|登录|注册|密码|地址|在哪(?:里|儿)?(?:开|举办|举行)|"
-            r"哪个村|哪个窗口|窗口|哪些地方|哪几个|哪几家|哪条路|具体在哪|在什么地方|几楼|预约|"
+            r"哪个村|哪个窗口|哪些地方|哪几个|哪几家|哪条路|具体在哪|在什么地方|几楼|预约|"
             r"名单|名录|公告"
         ),
         re.compile(r"平台|系统|网络|网上|线上|窗口|服务中心"),
@@ -266,9 +271,9 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "fee": (re.compile(r"收费|收不收|费用|要钱|花钱"), re.compile(r"免费|收费|费用")),
     "requirements": (
         re.compile(
-            r"材料|带(?:什么|哪些|啥)|要带|证明|手续|学历|笔试|实操|考(?:哪些|什么|啥)|科目|"
+            r"材料|带(?:什么|哪些|啥)|要带(?![动头领])|证明|手续|学历|笔试|实操|考(?:哪些|什么|啥)|科目|"
             r"申请表|报名表|表格|流程|步骤|(?:什么|啥|哪些|么|啥子)条件|条件是|资格|资质|认定标准|"
-            r"体检|证照|执照|办(?:哪些|什么|啥|么)证|几门|名额|"
+            r"体检|证照|执照|办(?:哪些|什么|啥|么)证|几门|名额[^，。？?]{0,4}分|"
             r"(?:怎么|么样|如何|咋|怎样)(?:认定|分配?|评定?)"
         ),
         re.compile(r"材料|流程|程序"),
@@ -336,8 +341,9 @@ def detail_inputs(question: Question, entry_text: str) -> dict[str, float]:
 
 
 def detail_missing(question: Question, entry_text: str) -> bool:
-    """Whether the question asks for a kind of detail that the entry does not state."""
-    return measure_missing(question, entry_text) or bool(missing_kinds(question, entry_text))
+    """Whether the question asks for a kind of detail that the entry does not state (the same
+    rule as the decision's input, so it has one home)."""
+    return bool(detail_inputs(question, entry_text)["cue:detail_missing"])
 
 
 def asks_detail(question: Question) -> bool:

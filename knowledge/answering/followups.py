@@ -57,13 +57,27 @@ def about_entry(kb: KnowledgeBase, question: Question, entry: Entry) -> Answer:
     return compose.quote(kb, entry, question.said or entry.title)
 
 
-def new_topic(kb: KnowledgeBase, question: Question) -> Entry | None:
-    """A follow-up that names its own topic (那盲人按摩找谁？) is about that topic."""
-    words = {
+def stands_alone(kb: KnowledgeBase, question: Question, context: Context) -> bool:
+    """A first question that only sounds like a follow-up (谁来统一协调残疾人就业？): no earlier
+    answer to follow, no entry named, but words of its own. It is weighed like any other
+    question, not told that nothing was asked before."""
+    if context.last_keys or named_entry(kb, question) is not None:
+        return False
+    return bool(_own_words(question)) and new_topic(kb, question) is None
+
+
+def _own_words(question: Question) -> dict[str, float]:
+    """The question's words beside the follow-up's own (找谁, 详细说说)."""
+    return {
         f: w
         for f, w in question_features(question.said, ignore=topics().follow_up).items()
         if not f.startswith("~")
     }
+
+
+def new_topic(kb: KnowledgeBase, question: Question) -> Entry | None:
+    """A follow-up that names its own topic (那盲人按摩找谁？) is about that topic."""
+    words = _own_words(question)
     if not words:
         return None
     ranked = rank(kb, question.said, features=words)

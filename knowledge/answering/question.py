@@ -14,9 +14,13 @@ STORY_LENGTH = 40
 
 # A story tells a situation and then asks: "一个月好几百", "做了几年", "残联打电话来" in the telling
 # are not what is asked. The asking part is the sentences with a question mark, else those with
-# a question word; a run-on story without either is asked whole.
+# a question word, and of a long sentence its clauses with a question word; a run-on story
+# without either is asked whole.
 _SENTENCES = re.compile(r"[^。！？!?；;…\n]+[。！？!?；;…\n]*")
 _QUESTION_MARK = re.compile(r"[?？]")
+# Clauses of a sentence; a story told in commas asks in one of them (cross-validated misses on
+# 3,764 development questions: 212 asking by sentences, 197 by clauses).
+_CLAUSES = re.compile(r"[^，,、：:]+[，,、：:]*")
 _QUESTION_WORD = re.compile(
     r"吗|请问|想问|想知道|能不能|能否|可不可以|可以不|行不行|有没有|有冇得|是不是|要不要|"
     r"怎么|怎样|么样|如何|咋|哪个|哪些|哪里|什么|啥|多少|几多|谁"
@@ -24,15 +28,25 @@ _QUESTION_WORD = re.compile(
 
 
 def asking_part(said: str) -> str:
-    """The sentences of a story that ask (all of a shorter question)."""
+    """The sentences (or clauses) of a story that ask (all of a shorter question)."""
     if len(said) < STORY_LENGTH:
         return said
     sentences = _SENTENCES.findall(said)
     for test in (_QUESTION_MARK, _QUESTION_WORD):
         asking = [s for s in sentences if test.search(s)]
         if asking:
-            return "".join(asking)
+            return "".join(_asking_clauses(s) for s in asking)
     return said
+
+
+def _asking_clauses(sentence: str) -> str:
+    """A long sentence's clauses with a question word (想办个执照，…，有么样扶持？ asks the
+    last); the sentence whole when no clause has one, or it is short."""
+    if len(sentence) < STORY_LENGTH:
+        return sentence
+    clauses = _CLAUSES.findall(sentence)
+    asking = [c for c in clauses if _QUESTION_WORD.search(c)]
+    return "".join(asking) if asking else sentence
 
 
 @dataclass(frozen=True)

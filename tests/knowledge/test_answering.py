@@ -126,6 +126,22 @@ def test_follow_up_without_conversation_asks_what_is_meant(kb):
     assert answer.kind == "no_answer" and answer.sources == []
 
 
+def test_a_first_question_that_only_sounds_like_a_follow_up_is_weighed_not_refused(kb):
+    from knowledge.answering import followups
+
+    said = "这么多部门管，到底谁来统一协调？"
+    question = Question.of(said, "ask_responsible", 0.85)
+    assert followups.stands_alone(kb, question, Context())
+    assert ask(kb, said, "ask_responsible", 0.85).kind != "no_answer"
+    # After an answer it is a follow-up on that answer again.
+    earlier = Context(last_keys=[f"{DOC}#13"], last_query="盲人按摩", shown_keys=[f"{DOC}#13"])
+    assert not followups.stands_alone(kb, question, earlier)
+    # A bare follow-up has no words of its own to weigh.
+    assert not followups.stands_alone(
+        kb, Question.of("那找谁？", "ask_responsible", 0.9), Context()
+    )
+
+
 def test_follow_up_naming_a_topic_answers_that_topic(kb):
     context = Context(last_keys=[f"{DOC}#13"], last_query="盲人按摩", shown_keys=[f"{DOC}#13"])
     answer = ask(kb, "那卷烟零售点找谁", "ask_responsible", context=context)
@@ -763,6 +779,9 @@ def test_the_console_search_puts_the_chat_answer_first(kb):
         ("2023年新增了多少残疾人就业", ["outcome"]),
         ("老板不让我上班了，我该去哪里告他", ["redress"]),
         ("盲人按摩考试在哪报名", []),
+        ("全市农村这块要带动几多残疾人就业", []),  # 要带动 is not 要带 (what to bring)
+        ("残疾人能去公共就业服务窗口登记找工作吗", []),  # whether, not which window
+        ("办残疾人就业补贴在哪个窗口", ["channel"]),
     ],
 )
 def test_the_kind_of_detail_asked_is_read_from_the_words(text, kinds):
@@ -830,6 +849,14 @@ STORY_WITH_SUMS = (
             "我腿不好在家待了好多年了。以前在厂里一个月挣两千。想问残联能不能帮我找个活干。谢谢",
             "想问残联能不能帮我找个活干。",
         ),
+        # A long sentence told in commas asks in its clauses with a question word.
+        (
+            (
+                "我左腿截肢装的假肢，想办个个体户执照在夜市摆摊卖炸串，本钱不多也冇经验，"
+                "政府对残疾人自己做小生意有么样扶持？"
+            ),
+            "政府对残疾人自己做小生意有么样扶持？",
+        ),
         # A run-on story with neither is asked whole.
         ("我腿不好在家待了好多年了以前在厂里一个月挣两千现在就想找个活干帮帮我", None),
     ],
@@ -838,6 +865,19 @@ def test_a_story_is_asked_by_its_asking_sentences(said, asked):
     assert asking_part(said) == (asked if asked is not None else said)
     question = Question.of(said, "ask_training", 0.9)
     assert question.asked == asking_part(said) and question.said == said
+
+
+@pytest.mark.parametrize(
+    "text, asked",
+    [
+        ("残疾人就业补贴标准是多少", "money"),
+        ("残疾人就业补贴的标准在哪里能查到", "money"),
+        ("残疾人就业补贴和奖励的标准由谁来定", None),  # who sets it: 三（二） says
+        ("哪个部门制定补贴奖励标准", None),
+    ],
+)
+def test_who_sets_a_standard_is_not_an_amount_asked(text, asked):
+    assert cues.asks_for_amount(text) == asked
 
 
 def test_sums_told_in_a_story_are_not_an_amount_asked(kb):
