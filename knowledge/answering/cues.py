@@ -242,8 +242,8 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "time": (
         re.compile(
             r"几月|几号|哪天|哪一天|什么时候|啥时候|么时候|何时|几时|截止|期限|到账|几回|"
-            r"一年[考办开]几次|按月|按季度?|几点|"
-            r"(?:上班|报名|开放|办理|发放|举办|考试)时间|时间[？?]*$|多久[^，。？?]{0,3}一次"
+            r"一年[考办开]几次|按月|按季度?|"
+            r"(?:报名|办理|发放|举办|考试)时间|时间[？?]*$|多久[^，。？?]{0,3}一次"
         ),
         re.compile(r"每年|年度|每季度|每月|定期|常态化|[0-9０-９]+\s*(?:个月|日|天)"),
     ),
@@ -255,9 +255,13 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
         ),
         re.compile(r"[0-9０-９一二三四五六七八九十两]+\s*个?(?:工作日|日|天|月)"),
     ),
-    # A web address, an app, the full text of a rule, or where an office is: the plan gives none.
+    # A web address, an app, the full text of a rule, or where an office is and when it is open:
+    # the plan gives none.
     "address": (
-        re.compile(r"网址|网站|链接|app|公众号|小程序|原文|全文|下载|(?:哪个|什么|具体)位置|门牌"),
+        re.compile(
+            r"网址|网站|链接|app|公众号|小程序|原文|全文|下载|(?:哪个|什么|具体)位置|门牌|"
+            r"几点|(?:上班|开放|办公)时间|周末|节假日"
+        ),
         None,
     ),
     "channel": (
@@ -274,6 +278,7 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
             r"材料|带(?:什么|哪些|啥)|要带(?![动头领])|证明|手续|学历|笔试|实操|考(?:哪些|什么|啥)|科目|"
             r"申请表|报名表|表格|流程|步骤|(?:什么|啥|哪些|么|啥子)条件|条件是|资格|资质|认定标准|"
             r"体检|证照|执照|办(?:哪些|什么|啥|么)证|几门|名额[^，。？?]{0,4}分|"
+            r"盲文(?:卷|答|试卷|考|题)|答题|答卷|题型|口试|机考|"
             r"(?:怎么|么样|如何|咋|怎样)(?:认定|分配?|评定?)"
         ),
         re.compile(r"材料|流程|程序"),
@@ -305,8 +310,8 @@ def detail_asked(question: Question) -> list[str]:
     return [kind for kind, (asks, _) in _DETAIL_KINDS.items() if asks.search(said)]
 
 
-# A measure asked for by its unit (多少米, 多少个岗位): only a number in that unit answers it.
-_MEASURE_ASK = re.compile(r"多少(米|公里|平方|个|家|户|次|倍|所)")
+# A measure asked for by its unit (多少米, 几多米, 多少个岗位): only a number in that unit answers it.
+_MEASURE_ASK = re.compile(r"(?:多少|几多)(米|公里|平方|个|家|户|次|倍|所)")
 
 
 def measure_missing(question: Question, entry_text: str) -> bool:

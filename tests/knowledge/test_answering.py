@@ -782,6 +782,8 @@ def test_the_console_search_puts_the_chat_answer_first(kb):
         ("全市农村这块要带动几多残疾人就业", []),  # 要带动 is not 要带 (what to bring)
         ("残疾人能去公共就业服务窗口登记找工作吗", []),  # whether, not which window
         ("办残疾人就业补贴在哪个窗口", ["channel"]),
+        ("残联就业服务几点上班，周末有人吗", ["address"]),  # office hours, like its address
+        ("盲人医疗按摩考试能用盲文答题吗", ["requirements"]),
     ],
 )
 def test_the_kind_of_detail_asked_is_read_from_the_words(text, kinds):
@@ -803,6 +805,10 @@ def test_a_detail_is_missing_only_when_the_entry_does_not_state_its_kind():
     # Naming an exam does not state what it asks of the candidates.
     subjects = Question.of("盲人医疗按摩考试考几门", "ask_blind_massage", 0.9)
     assert cues.detail_missing(subjects, "组织盲人参加盲人医疗按摩人员考试")
+    # A measure in Hubei's words (几多米) is a measure too: 60% states no distance in metres.
+    spacing = Question.of("卷烟零售点间距具体是几多米", "ask_tobacco_permit", 0.9)
+    assert cues.detail_missing(spacing, "按照当地标准的60%执行")
+    assert not cues.detail_missing(spacing, "间距不少于50米")
     outcome = Question.of("三年行动目标完成了吗", "ask_targets", 0.9)
     assert cues.detail_missing(outcome, "新增残疾人就业2500人")  # a plan never states outcomes
 
