@@ -28,7 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from knowledge import relevance
-from knowledge.answering import cues
+from knowledge.answering import cues, details
 from knowledge.answering.question import STORY_LENGTH, Question
 from knowledge.answering.text_model import TextModel
 from knowledge.errors import KnowledgeError
@@ -108,7 +108,7 @@ def gather(kb: KnowledgeBase, question: Question) -> Evidence:
             "cue:money_words": float(any(w in question.normalized for w in cues.MONEY_WORDS)),
             "cue:subsidy_kind": float(cues.subsidy_kind(question) is not None),
             "cue:detail": float(cues.asks_detail(question)),
-            **cues.detail_inputs(question, top_text),
+            **details.detail_inputs(question, top_text),
             "cue:how_to": float(cues.asks_how_to(question)),
             "cov:top": cov_top,
             "cov:plan": cov_plan,

@@ -19,6 +19,23 @@ MORE_SHARE = 0.4
 
 
 def follow_up(kb: KnowledgeBase, question: Question, context: Context) -> Answer:
+    """The reply to a follow-up, as a button asks it."""
+    answer = _reply(kb, question, context, weigh_alone=False)
+    assert answer is not None
+    return answer
+
+
+def follow_up_unless_alone(
+    kb: KnowledgeBase, question: Question, context: Context
+) -> Answer | None:
+    """The reply to a typed follow-up, or None for a first question that only sounds like one
+    (see `stands_alone`), which is then weighed like any other question."""
+    return _reply(kb, question, context, weigh_alone=True)
+
+
+def _reply(
+    kb: KnowledgeBase, question: Question, context: Context, *, weigh_alone: bool
+) -> Answer | None:
     named = named_entry(kb, question)
     if named is not None:
         # A button on one answer (/ask_detail{"entry": …}) asks about that entry, which need
@@ -29,6 +46,8 @@ def follow_up(kb: KnowledgeBase, question: Question, context: Context) -> Answer
             return responsible(named, context.last_query)
         return more(kb, context, named)
     entry = new_topic(kb, question)
+    if weigh_alone and _alone(question, context, entry):
+        return None
     query = question.text if entry is not None else context.last_query
     if entry is None and context.last_keys:
         entry = entry_or_none(kb, context.last_keys[0])
@@ -61,9 +80,13 @@ def stands_alone(kb: KnowledgeBase, question: Question, context: Context) -> boo
     """A first question that only sounds like a follow-up (谁来统一协调残疾人就业？): no earlier
     answer to follow, no entry named, but words of its own. It is weighed like any other
     question, not told that nothing was asked before."""
-    if context.last_keys or named_entry(kb, question) is not None:
+    if named_entry(kb, question) is not None:
         return False
-    return bool(_own_words(question)) and new_topic(kb, question) is None
+    return _alone(question, context, new_topic(kb, question))
+
+
+def _alone(question: Question, context: Context, topic: Entry | None) -> bool:
+    return not context.last_keys and topic is None and bool(_own_words(question))
 
 
 def _own_words(question: Question) -> dict[str, float]:

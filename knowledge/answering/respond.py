@@ -67,10 +67,10 @@ def _by_domain_rules(kb: KnowledgeBase, question: Question, context: Context) ->
     referenced = referenced_entry(kb, question)
     if referenced is not None:
         return followups.about_entry(kb, question, referenced)
-    if question.intent in followups.FOLLOW_UPS and not followups.stands_alone(
-        kb, question, context
-    ):
-        return followups.follow_up(kb, question, context)
+    if question.intent in followups.FOLLOW_UPS:
+        answer = followups.follow_up_unless_alone(kb, question, context)
+        if answer is not None:
+            return answer
     if cues.asks_for_phone(question.asked):
         # 人社局电话, 按摩考试报名电话: the plan names offices, never a phone number.
         return compose.no_phone_number()

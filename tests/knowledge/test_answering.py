@@ -8,7 +8,16 @@ import re
 import pytest
 
 from knowledge import wording
-from knowledge.answering import Answer, Context, compose, cues, parse_reference, respond, topics
+from knowledge.answering import (
+    Answer,
+    Context,
+    compose,
+    cues,
+    details,
+    parse_reference,
+    respond,
+    topics,
+)
 from knowledge.answering.question import Question, asking_part
 from knowledge.lexicon import get_lexicon
 
@@ -526,7 +535,7 @@ def test_a_question_about_another_place_only(text, elsewhere):
     ],
 )
 def test_the_kinds_of_detail_asked(text, kinds):
-    assert cues.detail_asked(Question.of(text, None, None)) == kinds
+    assert details.detail_asked(Question.of(text, None, None)) == kinds
 
 
 def test_a_share_asked_for_is_an_amount():
@@ -784,33 +793,44 @@ def test_the_console_search_puts_the_chat_answer_first(kb):
         ("办残疾人就业补贴在哪个窗口", ["channel"]),
         ("残联就业服务几点上班，周末有人吗", ["address"]),  # office hours, like its address
         ("盲人医疗按摩考试能用盲文答题吗", ["requirements"]),
+        ("西塞山区阳光家园在哪里，我想带伢去看看", ["address"]),  # where a place is
+        ("辅助性就业在哪里搞", []),  # where one can take part, which the plan may say
+        ("联网认证系统账号怎么登录", ["address"]),  # the plan names a system, never its login
+        ("就业辅导员证怎么考", ["requirements"]),
+        ("年度考核怎么考核", []),
+        ("盲人按摩考试报名条件", ["requirements"]),
+        ("方案说要总结评估，评估结果是什么", ["outcome"]),
+        ("培训会根据能力评估结果来定吗", []),
+        ("专场招聘会在哪个地方开", ["address"]),
+        ("金秋招聘月在哪里开", ["address"]),  # where a fair is held, never in the plan
+        ("就业帮扶车间要达到么样的条件才能认定", ["requirements"]),
     ],
 )
 def test_the_kind_of_detail_asked_is_read_from_the_words(text, kinds):
-    assert cues.detail_asked(Question.of(text, "ask_item", 0.9)) == kinds
+    assert details.detail_asked(Question.of(text, "ask_item", 0.9)) == kinds
 
 
 def test_a_detail_is_missing_only_when_the_entry_does_not_state_its_kind():
     when = Question.of("交流活动多久办一次", "ask_employment_service", 0.9)
-    assert not cues.detail_missing(when, "定期举办残疾人就业服务交流活动")
-    assert cues.detail_missing(when, "加强残疾人就业服务")
+    assert not details.detail_missing(when, "定期举办残疾人就业服务交流活动")
+    assert details.detail_missing(when, "加强残疾人就业服务")
     # 定期 says how often, not how long it takes.
     how_long = Question.of("烟草零售许可证几天能办下来", "ask_tobacco_permit", 0.9)
-    assert cues.detail_missing(how_long, "每年定期开展")
-    assert not cues.detail_missing(how_long, "20个工作日内办结")
+    assert details.detail_missing(how_long, "每年定期开展")
+    assert not details.detail_missing(how_long, "20个工作日内办结")
     # Each kind is its own input of the decision: the route learns which kinds a plan states.
     both = Question.of("烟草证几天能办下来，要收费吗", "ask_tobacco_permit", 0.9)
-    assert cues.missing_kinds(both, "免费办理，20个工作日内办结") == []
-    assert cues.missing_kinds(both, "每年定期开展") == ["duration", "fee"]
+    assert details.missing_kinds(both, "免费办理，20个工作日内办结") == []
+    assert details.missing_kinds(both, "每年定期开展") == ["duration", "fee"]
     # Naming an exam does not state what it asks of the candidates.
     subjects = Question.of("盲人医疗按摩考试考几门", "ask_blind_massage", 0.9)
-    assert cues.detail_missing(subjects, "组织盲人参加盲人医疗按摩人员考试")
+    assert details.detail_missing(subjects, "组织盲人参加盲人医疗按摩人员考试")
     # A measure in Hubei's words (几多米) is a measure too: 60% states no distance in metres.
     spacing = Question.of("卷烟零售点间距具体是几多米", "ask_tobacco_permit", 0.9)
-    assert cues.detail_missing(spacing, "按照当地标准的60%执行")
-    assert not cues.detail_missing(spacing, "间距不少于50米")
+    assert details.detail_missing(spacing, "按照当地标准的60%执行")
+    assert not details.detail_missing(spacing, "间距不少于50米")
     outcome = Question.of("三年行动目标完成了吗", "ask_targets", 0.9)
-    assert cues.detail_missing(outcome, "新增残疾人就业2500人")  # a plan never states outcomes
+    assert details.detail_missing(outcome, "新增残疾人就业2500人")  # a plan never states outcomes
 
 
 def test_without_a_second_opinion_the_question_keeps_diets_ranking_for_both():
@@ -880,6 +900,8 @@ def test_a_story_is_asked_by_its_asking_sentences(said, asked):
         ("残疾人就业补贴的标准在哪里能查到", "money"),
         ("残疾人就业补贴和奖励的标准由谁来定", None),  # who sets it: 三（二） says
         ("哪个部门制定补贴奖励标准", None),
+        ("补贴和奖励标准到底由哪个来定", None),
+        ("国企没招够 交几多保障金", "money"),  # the fund is money: only a sum in 元 answers it
     ],
 )
 def test_who_sets_a_standard_is_not_an_amount_asked(text, asked):
@@ -894,3 +916,10 @@ def test_sums_told_in_a_story_are_not_an_amount_asked(kb):
     answer = ask(kb, STORY_WITH_SUMS, "ask_training", 0.95)
     assert answer.kind == "answer" and first_key(answer) == "21", answer.text
     assert wording.NO_AMOUNT not in answer.text
+
+
+def test_a_length_asked_with_ji_is_a_measure():
+    asked = Question.of("卷烟零售点标准间距几米", "ask_tobacco_permit", 0.9)
+    assert details.measure_missing(asked, "按60%的标准间距设置")
+    assert not details.measure_missing(asked, "间距不少于50米")
+    assert not details.measure_missing(Question.of("有几个部门负责", None, 0.0), "")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,3 +62,10 @@ def test_normalising_reads_the_slip_in_the_plans_words():
 def test_the_fix_keeps_the_length(fix, text):
     # Same length, so offsets found in the fixed text are offsets in the typed text.
     assert len(fix(text)) == len(text)
+
+
+def test_pypinyins_phrase_dictionary_is_not_loaded():
+    # Only single characters are read; the phrase dictionary would cost 45 MB per process.
+    code = "import knowledge.sound_alike, pypinyin.constants as c; print(len(c.PHRASES_DICT))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
