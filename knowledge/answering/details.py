@@ -32,8 +32,8 @@ _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
         ),
         re.compile(r"[0-9０-９一二三四五六七八九十两]+\s*个?(?:工作日|日|天|月)"),
     ),
-    # A web address, an app, the full text of a rule, or where an office is and when it is open:
-    # the plan gives none.
+    # A web address, an app, a login, the full text of a rule, where a place is or a fair is held,
+    # and when an office is open: the plan gives none.
     "address": (
         re.compile(
             r"网址|网站|链接|app|公众号|小程序|原文|全文|下载|位置|门牌|哪条(?:街|路)|"
