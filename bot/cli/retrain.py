@@ -6,7 +6,7 @@
 3. `python -m tests.eval compare` (one process, so Rasa loads once): fit the candidate's answer
    decision on the development set with the candidate's parses, and score the running model
    and decision and the candidate on the frozen test set and on the held-back real questions;
-4. the gate: the candidate goes live only if neither score drops by more than MAX_DROP
+4. the gate: the candidate goes live only if neither score drops by more than its MAX_DROP
    questions; otherwise the running model stays and the report says why;
 5. the switch: the candidate replaces models/assistant.tar.gz (a file rename), every Rasa
    server the launcher started loads it (`PUT /model`, one server at a time, so the other
@@ -49,8 +49,10 @@ CONFIG = REPO_ROOT / "config.yml"
 DOMAIN = REPO_ROOT / "domain.yml"
 DATA = REPO_ROOT / "data"
 # The gate: a candidate may miss at most this many more questions than the running model on
-# each set (one question of slack: training is not bit-for-bit repeatable on every machine).
-MAX_DROP = 1
+# each set. On the frozen test set, the slack is what a retrain moves it by with nothing wrong
+# (up to 3 of 408 questions, measured with three right labels; 400 -> 398 on 2026-11-30): less
+# refuses good labels by chance. The held-back real questions keep one question of slack.
+MAX_DROP = {"test": 3, "check": 1}
 STEPS = ("export", "train", "compare", "gate", "switch")
 # Fine-tuning runs this share of config.yml's DIET epochs over all the data, reviewed examples
 # included (rasa train --epoch-fraction): 15 of 30, about half a full training's time.
@@ -323,9 +325,9 @@ def gate(scores: dict[str, Any]) -> tuple[bool, str]:
         parts.append(
             f"{name} {before['right']}/{before['count']} → {after['right']}/{after['count']}"
         )
-        if drop > MAX_DROP:
+        if drop > MAX_DROP[key]:
             passed = False
-            parts[-1] += f"（少答对 {drop} 题，超过 {MAX_DROP} 题）"
+            parts[-1] += f"（少答对 {drop} 题，超过 {MAX_DROP[key]} 题）"
     return passed, "，".join(parts)
 
 

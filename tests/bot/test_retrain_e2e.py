@@ -239,7 +239,7 @@ def test_labels_teach_the_assistant_and_a_bad_label_set_is_refused(stack, work, 
     assert code == 0 and good["status"] == "switched", (work / "good.log").read_text()
     assert good["examples"]["trained"] == len(labelled)
     test_before, test_after = good["before"]["test"], good["after"]["test"]
-    assert test_after["right"] >= test_before["right"] - retrain.MAX_DROP
+    assert test_after["right"] >= test_before["right"] - retrain.MAX_DROP["test"]
     assert (
         f"{test_before['right']}/{test_before['count']} → {test_after['right']}" in good["reason"]
     )
