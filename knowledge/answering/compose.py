@@ -368,12 +368,10 @@ def chinese_date(iso: str) -> str:
 
 
 def targets(kb: KnowledgeBase, question: Question) -> Answer:
-    """The target sentences verbatim; the one asked about first (default: the overall one)."""
+    """The target sentences verbatim; the ones asked about (default: all, the overall first)."""
     by_suffix = {t.key.rpartition("#")[2]: t for t in kb.targets()}
-    kinds = cues.topics().targets
-    asked = [t for t in kinds[1:] if any(w in question.normalized for w in t["words"])]
-    chosen = [str(asked[0]["entry"])] if asked else [str(t["entry"]) for t in kinds]
-    entries = [by_suffix[s] for s in chosen if s in by_suffix]
+    asked = cues.targets_asked(question, {s: t.text for s, t in by_suffix.items()})
+    entries = [by_suffix[s] for s in asked]
     if not entries:
         return no_answer()
     return target_answer(kb, entries, question.text)

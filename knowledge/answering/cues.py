@@ -279,3 +279,21 @@ def document_fact(text: str) -> str | None:
         if any(w in text for w in words):
             return fact
     return None
+
+
+# A count a target states (2500人, 1500名); a year (2022年, 2022-2024) is not one.
+_COUNT = re.compile(r"(?<![\d-])\d+(?![\d年-])")
+
+
+def targets_asked(question: Question, targets: dict[str, str]) -> list[str]:
+    """The targets (suffix -> text) a question asks about, in the plan's order: those stating
+    a count it names (那个1500人), narrowed by their words (培训那1500人); else the one whose
+    words it uses (农村); else all of them."""
+    kinds = [str(t["entry"]) for t in topics().targets if str(t["entry"]) in targets]
+    words = {str(t["entry"]): t["words"] for t in topics().targets}
+    named = [k for k in kinds[1:] if any(w in question.normalized for w in words[k])]
+    counts = set(_COUNT.findall(question.normalized))
+    stating = [k for k in kinds if counts & set(_COUNT.findall(targets[k]))]
+    if stating and len(stating) < len(kinds):
+        return [k for k in named if k in stating][:1] or stating
+    return named[:1] or kinds

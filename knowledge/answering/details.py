@@ -13,8 +13,7 @@ import re
 
 from knowledge.answering.question import Question
 
-# The kinds of detail people ask for that a plan states only sometimes: the words that ask for
-# one, and the words of an entry that state one (None: a plan of intentions never states it).
+# kind -> (the words that ask for it, the words of an entry that state it or None).
 _DETAIL_KINDS: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
     "time": (
         re.compile(

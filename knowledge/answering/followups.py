@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from knowledge import wording
 from knowledge.answering import compose
 from knowledge.answering.compose import Answer, Context, entry_or_none
-from knowledge.answering.cues import ASKS_WHO, topics
+from knowledge.answering.cues import ASKS_WHO, document_fact, topics
 from knowledge.answering.question import Question
 from knowledge.ranking import question_features, rank
 from knowledge.store import Entry, KnowledgeBase
@@ -16,6 +18,8 @@ FOLLOW_UPS = frozenset({"ask_responsible", "ask_detail", "ask_more"})
 MIN_RELEVANCE = 2.0
 # "还有别的吗" offers only entries about as relevant as this share of the best match.
 MORE_SHARE = 0.4
+# Words naming the plan itself (这个方案是哪个部门发的 asks about the plan, not an earlier answer).
+_NAMES_THE_PLAN = re.compile(r"方案|文件|这个文|红头")
 
 
 def follow_up(kb: KnowledgeBase, question: Question, context: Context) -> Answer:
@@ -29,7 +33,8 @@ def follow_up_unless_alone(
     kb: KnowledgeBase, question: Question, context: Context
 ) -> Answer | None:
     """The reply to a typed follow-up, or None for a first question that only sounds like one
-    (see `stands_alone`), which is then weighed like any other question."""
+    (谁来统一协调残疾人就业？: no earlier answer to follow, no entry named, but words of its own),
+    which is then weighed like any other question, not told that nothing was asked before."""
     return _reply(kb, question, context, weigh_alone=True)
 
 
@@ -76,17 +81,17 @@ def about_entry(kb: KnowledgeBase, question: Question, entry: Entry) -> Answer:
     return compose.quote(kb, entry, question.said or entry.title)
 
 
-def stands_alone(kb: KnowledgeBase, question: Question, context: Context) -> bool:
-    """A first question that only sounds like a follow-up (谁来统一协调残疾人就业？): no earlier
-    answer to follow, no entry named, but words of its own. It is weighed like any other
-    question, not told that nothing was asked before."""
-    if named_entry(kb, question) is not None:
-        return False
-    return _alone(question, context, new_topic(kb, question))
-
-
 def _alone(question: Question, context: Context, topic: Entry | None) -> bool:
-    return not context.last_keys and topic is None and bool(_own_words(question))
+    if context.last_keys or topic is not None:
+        return False
+    # 这个方案是哪个部门发的: its words are all a follow-up's, but it asks who issued the plan.
+    return bool(_own_words(question)) or _asks_about_the_plan(question)
+
+
+def _asks_about_the_plan(question: Question) -> bool:
+    """Names the plan itself (方案, 文件) and asks one of its facts (who issued it, when)."""
+    said = question.asked_normalized
+    return bool(_NAMES_THE_PLAN.search(said)) and document_fact(said) is not None
 
 
 def _own_words(question: Question) -> dict[str, float]:

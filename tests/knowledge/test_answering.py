@@ -140,15 +140,26 @@ def test_a_first_question_that_only_sounds_like_a_follow_up_is_weighed_not_refus
 
     said = "这么多部门管，到底谁来统一协调？"
     question = Question.of(said, "ask_responsible", 0.85)
-    assert followups.stands_alone(kb, question, Context())
+    assert followups.follow_up_unless_alone(kb, question, Context()) is None
     assert ask(kb, said, "ask_responsible", 0.85).kind != "no_answer"
     # After an answer it is a follow-up on that answer again.
     earlier = Context(last_keys=[f"{DOC}#13"], last_query="盲人按摩", shown_keys=[f"{DOC}#13"])
-    assert not followups.stands_alone(kb, question, earlier)
+    assert followups.follow_up_unless_alone(kb, question, earlier) is not None
     # A bare follow-up has no words of its own to weigh.
-    assert not followups.stands_alone(
-        kb, Question.of("那找谁？", "ask_responsible", 0.9), Context()
-    )
+    bare = Question.of("那找谁？", "ask_responsible", 0.9)
+    assert followups.follow_up_unless_alone(kb, bare, Context()) is not None
+
+
+def test_a_first_question_about_who_issued_the_plan_is_not_taken_for_a_follow_up(kb):
+    from knowledge.answering import followups
+
+    said = "这个方案是哪个部门发的？"
+    question = Question.of(said, "ask_responsible", 0.74)
+    assert followups.follow_up_unless_alone(kb, question, Context()) is None
+    assert ask(kb, said, "ask_responsible", 0.74).kind != "no_answer"
+    # Without the plan named, "which department?" still asks what is meant.
+    bare = Question.of("哪个部门负责？", "ask_responsible", 0.9)
+    assert followups.follow_up_unless_alone(kb, bare, Context()).kind == "no_answer"
 
 
 def test_follow_up_naming_a_topic_answers_that_topic(kb):
@@ -276,6 +287,24 @@ def test_targets_are_quoted_verbatim(kb):
     rural = ask(kb, "农村残疾人就业目标多少人", "ask_targets")
     assert first_key(rural) == "target-rural-1500"
     assert kb.entry(f"{DOC}#target-rural-1500").text in rural.text
+
+
+def test_a_number_only_some_targets_state_names_those_targets(kb):
+    from knowledge.answering import compose
+
+    def cited(text):
+        return [
+            k.rpartition("#")[2]
+            for k in compose.targets(kb, Question.of(text, "ask_targets", 0.9)).keys
+        ]
+
+    assert cited("方案里那个1500人指的是什么？") == ["target-rural-1500", "target-training-1500"]
+    assert cited("2500人是全市的吗") == ["target-2500"]
+    assert cited("培训那1500人是城里乡下一起算的吗") == ["target-training-1500"]
+    # Words of one target do not override the number of another.
+    assert cited("农村那2500人") == ["target-2500"]
+    # A year is not a count: every target is in 2022-2024.
+    assert len(cited("2022年的目标是什么")) == 3
 
 
 def test_department_question_lists_its_items(kb):
