@@ -130,6 +130,11 @@ NO_PHONE = (
     "方案里没有写残联、人社局等当地部门的电话号码，我不能提供。"
     f"您可以拨打{HOTLINE_NAME}{HOTLINE}，或者联系{LOCAL_FEDERATION}。"
 )
+# An office the plan does not list among its responsible departments (市公安局管什么).
+OFFICE_NOT_IN_PLAN = (
+    "方案列出的责任部门里没有{office}，方案没有写它在残疾人就业上的职责。"
+    f"您可以拨打{HOTLINE_NAME}{HOTLINE}，或者咨询{LOCAL_FEDERATION}。"
+)
 KB_UNAVAILABLE = (
     f"抱歉，政策资料暂时打不开，我现在没法回答。请拨打{HOTLINE_NAME}{HOTLINE}，或者稍后再试。"
 )

@@ -1,7 +1,7 @@
 """Talk to /wechat the way WeChat's servers do, without WeChat.
 
-    python -m bot.wechat.simulator "盲人按摩考试怎么报名"
-    python -m bot.wechat.simulator --voice "盲人按摩考试怎么报名"          # a voice message with Recognition
+    python -m bot.wechat.simulator "盲人按摩考试谁组织"
+    python -m bot.wechat.simulator --voice "盲人按摩考试谁组织"          # a voice message with Recognition
     python -m bot.wechat.simulator --aes-key <43 chars> --app-id wx123 "…"  # safe mode (encrypt_type=aes)
     python -m bot.wechat.simulator --retries 3 "…"                          # the same MsgId three times
     python -m bot.wechat.simulator --event subscribe
@@ -241,7 +241,7 @@ def build_parser(settings: Settings | None) -> argparse.ArgumentParser:
     parser.add_argument(
         "text",
         nargs="?",
-        default="盲人按摩考试怎么报名",
+        default="盲人按摩考试谁组织",
         help="用户说的话 (what the user says; default: %(default)s)",
     )
     parser.add_argument(

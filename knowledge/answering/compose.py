@@ -250,6 +250,11 @@ def hand_off() -> Answer:
     return Answer(wording.HANDOFF, kind="handoff", handoff=True, response="utter_handoff")
 
 
+def office_not_in_plan(office: str) -> Answer:
+    """An office the plan does not list: it has no duties in the plan; never a clause instead."""
+    return Answer(wording.OFFICE_NOT_IN_PLAN.format(office=office), kind="out_of_scope")
+
+
 def no_phone_number() -> Answer:
     """A phone number asked for: the plan names none; point to 12385 / 当地残联, never guess.
     What the plan does not state is "not covered" (the log's unanswered questions), and the

@@ -17,6 +17,7 @@ from knowledge import relevance
 from knowledge.answering.question import Question
 from knowledge.numbers import parse_number
 from knowledge.ranking import generic_words
+from knowledge.segment import segment
 from knowledge.yaml_files import load_yaml
 
 TOPICS_PATH = Path(__file__).resolve().parents[1] / "topics.yml"
@@ -214,7 +215,10 @@ def elsewhere_only(question: Question) -> bool:
 
 
 # "市人社局负责什么" asks about a department's duties, not about one of its topics.
-_DUTIES_ASK = re.compile(r"负责(?:什么|哪些|啥|些什么)|管(?:什么|哪些|啥|些什么)|职责|分工|任务")
+_DUTIES_ASK = re.compile(
+    r"负责(?:什么|哪些|啥|些什么)|管(?:什么|哪些|啥|些什么)|职责|分工|任务|干(?:么事|什么|啥|嘛)|"
+    r"起(?:什么|啥|么)作用"
+)
 # "残疾人有哪些优惠政策", "这个方案讲了什么": about the plan as a whole.
 _BROAD_ASK = re.compile(
     r"(?:哪些|什么|啥|多少)(?:样的)?(?:优惠|扶持|帮扶|福利|好处|政策|待遇|支持)|"
@@ -242,6 +246,27 @@ def asks_detail(question: Question) -> bool:
 
 def asks_how_to(question: Question) -> bool:
     return bool(_HOW_TO_ASK.search(question.asked_normalized))
+
+
+# A government office by its name (市公安局, 交通运输局, 住建局): after 市/县/区, else jieba's word,
+# else the two characters before 局.
+_OFFICE_AFTER_PLACE = re.compile(r"[市县区]([\u4e00-\u9fff]{2,5}?局)")
+_OFFICE_SHORT = re.compile(r"([\u4e00-\u9fff]{2}局)")
+
+
+def office_named(question: Question) -> str | None:
+    """The office (…局) a question names, as said; None when it names none."""
+    said = question.said
+    if "局" not in said:
+        return None
+    found = _OFFICE_AFTER_PLACE.search(said)
+    if found:
+        return found.group(1)
+    word = next((w for w in segment(said) if w.endswith("局") and len(w) >= 3), None)
+    if word is not None:
+        return word
+    found = _OFFICE_SHORT.search(said)
+    return found.group(1) if found else None
 
 
 def asks_duties(question: Question) -> bool:
@@ -289,8 +314,8 @@ def targets_asked(question: Question, targets: dict[str, str]) -> list[str]:
     """The targets (suffix -> text) a question asks about, in the plan's order: those stating
     a count it names (那个1500人), narrowed by their words (培训那1500人); else the one whose
     words it uses (农村); else all of them."""
-    kinds = [str(t["entry"]) for t in topics().targets if str(t["entry"]) in targets]
-    words = {str(t["entry"]): t["words"] for t in topics().targets}
+    words = {str(t["entry"]): t["words"] for t in topics().targets if str(t["entry"]) in targets}
+    kinds = list(words)  # dicts keep the plan's order
     named = [k for k in kinds[1:] if any(w in question.normalized for w in words[k])]
     counts = set(_COUNT.findall(question.normalized))
     stating = [k for k in kinds if counts & set(_COUNT.findall(targets[k]))]

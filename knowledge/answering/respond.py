@@ -74,6 +74,10 @@ def _by_domain_rules(kb: KnowledgeBase, question: Question, context: Context) ->
     if cues.asks_for_phone(question.asked):
         # 人社局电话, 按摩考试报名电话: the plan names offices, never a phone number.
         return compose.no_phone_number()
+    office = cues.office_named(question)
+    if office and cues.asks_duties(question) and department_named(kb, question) is None:
+        # 市公安局管什么: the plan lists its departments; one it does not list has no duties in it.
+        return compose.office_not_in_plan(office)
     return None
 
 

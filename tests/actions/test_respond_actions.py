@@ -31,7 +31,7 @@ def meta_of(messages) -> dict:
 
 def test_policy_answer_utters_text_buttons_then_one_meta(kb_env, make_tracker):
     tracker = make_tracker(
-        "我是盲人，想考医疗按摩的证，去哪报名？",
+        "我是盲人，想考医疗按摩的证，有人组织吗？",
         "ask_blind_massage",
         0.93,
         [{"entity": "group", "value": "盲人"}],
@@ -181,7 +181,7 @@ def _run_together(*runs):
 def test_answers_are_worked_out_off_the_event_loop(kb_env, make_tracker, monkeypatch):
     # Each answer waits until the other one is being worked out too: that only happens when
     # neither blocks the event loop (the action server has one).
-    blind = make_tracker("盲人按摩考试在哪报名", "ask_blind_massage")
+    blind = make_tracker("盲人按摩考试谁组织", "ask_blind_massage")
     hello = make_tracker("你好", "greet")
     expected = [run(ActionRespond(), blind)[0], run(ActionRespond(), hello)[0]]
     both_busy = threading.Barrier(2, timeout=10)
@@ -208,7 +208,7 @@ def test_concurrent_first_answers_share_one_knowledge_base(kb_env, make_tracker,
     monkeypatch.setattr(store, "KnowledgeBase", CountedKnowledgeBase)
     open_kb.cache_clear()  # both runs open it at once
     questions = [
-        make_tracker("盲人按摩考试在哪报名", "ask_blind_massage"),
+        make_tracker("盲人按摩考试谁组织", "ask_blind_massage"),
         make_tracker("残疾人大学生就业有什么帮扶", "ask_graduate"),
     ]
     together = _run_together(*((ActionRespond(), t) for t in questions))

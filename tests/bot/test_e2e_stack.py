@@ -42,7 +42,7 @@ def test_blind_massage_exam_cites_item_13_and_numbers_stay_masked(live_stack):
     started = time.monotonic()
     response = httpx.post(
         live_stack + "/api/chat",
-        json={"sender": "e2e-1", "message": "盲人按摩考试在哪报名？"},
+        json={"sender": "e2e-1", "message": "盲人按摩考试谁组织？"},
         timeout=10,
         trust_env=False,
     )
@@ -92,24 +92,46 @@ def test_blind_massage_exam_cites_item_13_and_numbers_stay_masked(live_stack):
         assert secret not in stored, secret
 
 
-@pytest.mark.e2e
-def test_a_follow_up_keeps_its_context_across_a_new_rasa_session(live_stack):
-    """The gateway starts a new Rasa session every RASA_SESSION_TURNS turns; the slots are
-    carried over, so "谁负责" right after the cut still means the last answer."""
-    turns = Settings.__fields__["rasa_session_turns"].default
-    fillers = ["你好", "养猪有补贴吗", "残疾人开小卖部卖烟，办烟草证有什么照顾？"]
-    first = [fillers[i % len(fillers)] for i in range(turns - 1)] + ["盲人按摩考试在哪报名？"]
+def _asker(live_stack, sender: str):
+    """ask(message) -> the gateway's JSON reply, in one conversation."""
 
     def ask(message: str) -> dict:
         response = httpx.post(
             live_stack + "/api/chat",
-            json={"sender": "e2e-session", "message": message},
+            json={"sender": sender, "message": message},
             timeout=10,
             trust_env=False,
         )
         assert response.status_code == 200
         return response.json()
 
+    return ask
+
+
+@pytest.mark.e2e
+def test_where_to_sign_up_is_not_in_the_plan_and_item_13_is_one_button_away(live_stack):
+    """The plan says who runs the exam, not where to sign up: the reply says so and points to
+    12385, quotes nothing, and offers item 13 as a button that answers with it."""
+
+    ask = _asker(live_stack, "e2e-sign-up")
+    body = ask("盲人按摩考试在哪报名？")
+    assert body["sources"] == [], body
+    assert "方案里没有写" in body["replies"][0]["text"] and "12385" in body["replies"][0]["text"]
+    buttons = [b for reply in body["replies"] for b in reply.get("buttons") or []]
+    assert len(buttons) == 1 and "二（八）13" in buttons[0]["title"], buttons
+    pressed = ask(buttons[0]["payload"])
+    assert pressed["sources"][0]["item"] == 13, pressed
+
+
+@pytest.mark.e2e
+def test_a_follow_up_keeps_its_context_across_a_new_rasa_session(live_stack):
+    """The gateway starts a new Rasa session every RASA_SESSION_TURNS turns; the slots are
+    carried over, so "谁负责" right after the cut still means the last answer."""
+    turns = Settings.__fields__["rasa_session_turns"].default
+    fillers = ["你好", "养猪有补贴吗", "残疾人开小卖部卖烟，办烟草证有什么照顾？"]
+    first = [fillers[i % len(fillers)] for i in range(turns - 1)] + ["盲人按摩考试谁组织？"]
+
+    ask = _asker(live_stack, "e2e-session")
     for message in first:
         answer = ask(message)
     assert answer["sources"][0]["item"] == 13
@@ -195,7 +217,7 @@ def test_two_messages_from_one_person_at_once_are_answered_in_order(live_stack):
         ).json()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        first = pool.submit(ask, "盲人按摩考试在哪报名？", 0.0)
+        first = pool.submit(ask, "盲人按摩考试谁组织？", 0.0)
         second = pool.submit(ask, "谁负责", 0.02)
         question, follow_up = first.result(), second.result()
     assert question["sources"][0]["item"] == 13, question

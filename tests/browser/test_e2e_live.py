@@ -10,7 +10,7 @@ def test_blind_massage_question_cites_item_13(live_page, chat, axe):
     page = live_page
     page.goto("/")
     page.wait_for_load_state("networkidle")
-    bot = chat(page, "盲人按摩考试怎么报名")
+    bot = chat(page, "盲人按摩考试谁组织")
     sources = bot.locator(".sources")
     assert sources.locator(".sources-title").inner_text() == "依据"
     assert "二（八）13" in sources.inner_text()

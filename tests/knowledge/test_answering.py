@@ -327,6 +327,30 @@ def test_department_question_lists_its_items(kb):
 
 
 @pytest.mark.parametrize(
+    "text, office",
+    [
+        ("市公安局在这个方案里管什么？", "公安局"),
+        ("市交通运输局负责什么", "交通运输局"),
+        ("住建局的职责", "住建局"),
+        ("交通局在里面干么事", "交通局"),
+    ],
+)
+def test_an_office_the_plan_does_not_list_is_not_answered_with_a_clause(kb, text, office):
+    answer = ask(kb, text, "ask_department")
+    assert answer.kind == "out_of_scope" and answer.sources == [], answer.text
+    assert f"没有{office}" in answer.text and "12385" in answer.text
+
+
+def test_offices_the_plan_lists_or_other_questions_naming_an_office_are_answered(kb):
+    # The plan lists 市税务局 (alias 税务局): its page of entries, not "not listed".
+    assert ask(kb, "税务局在这个方案里管什么", "ask_department").kind == "department"
+    # Naming an office without asking its duties is an ordinary question: item 1 (机关带头).
+    answer = ask(kb, "公安局招残疾人吗", "ask_public_sector")
+    assert "方案列出的责任部门里没有" not in answer.text
+    assert first_key(answer) == "1"
+
+
+@pytest.mark.parametrize(
     "entities, text, expected",
     [
         ([{"entity": "item_number", "value": "十三"}], "第十三条说的什么", "13"),
