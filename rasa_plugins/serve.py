@@ -15,7 +15,7 @@ from rasa.__main__ import main
 
 def run() -> None:
     token = os.environ.get("RASA_TOKEN", "")
-    sys.argv = ["rasa", "run", *sys.argv[1:], *(["--auth-token", token] if token else [])]
+    sys.argv = ["rasa", "run", *sys.argv[1:], *([f"--auth-token={token}"] if token else [])]
     main()
 
 

@@ -49,10 +49,12 @@ CONFIG = REPO_ROOT / "config.yml"
 DOMAIN = REPO_ROOT / "domain.yml"
 DATA = REPO_ROOT / "data"
 # The gate: a candidate may miss at most this many more questions than the running model on
-# each set. On the frozen test set, the slack is what a retrain moves it by with nothing wrong
-# (up to 3 of 408 questions, measured with three right labels; 400 -> 398 on 2026-11-30): less
-# refuses good labels by chance. The held-back real questions keep one question of slack.
-MAX_DROP = {"test": 3, "check": 1}
+# each set. On the frozen test set, the slack is the largest drop a retrain with right labels has
+# shown (400 -> 398 on 2026-11-30; others moved it up, 391 -> 394, 400 -> 403). Every development
+# policy question marked "not covered" took it from 403 to 400 on 2026-12-01, once the decision
+# read the development text model's "not covered": a drop of 3 is refused. The held-back real
+# questions keep one question of slack.
+MAX_DROP = {"test": 2, "check": 1}
 STEPS = ("export", "train", "compare", "gate", "switch")
 # Fine-tuning runs this share of config.yml's DIET epochs over all the data, reviewed examples
 # included (rasa train --epoch-fraction): 15 of 30, about half a full training's time.
