@@ -190,7 +190,7 @@ def test_a_hundred_people_for_two_minutes_over_both_rasa_instances(stack):
 def test_a_conversation_continues_on_the_other_rasa_instance_with_its_context(stack):
     wait_until_healthy(stack, RASA_BACK_SECONDS)
     sender = f"scaled-failover-{int(time.time())}"
-    first = ask(stack, sender, "盲人按摩考试怎么报名")
+    first = ask(stack, sender, "盲人按摩考试谁组织")
     assert first.status_code == 200
     first_body = first.json()
     assert first_body["sources"] and first_body["sources"][0]["item"] == 13, first_body
@@ -263,7 +263,7 @@ def replies_during_outage(stack: ScaledStack, tag: str, count: int = 5) -> list[
     reply (200), never a server error."""
     seen = []
     for number in range(count):
-        response = ask(stack, f"{tag}-{number}", "盲人按摩考试怎么报名")
+        response = ask(stack, f"{tag}-{number}", "盲人按摩考试谁组织")
         assert response.status_code == 200, (response.status_code, response.text[:300])
         seen.append(outcome(response))
         time.sleep(1)
@@ -277,7 +277,7 @@ def answering_again(stack: ScaledStack, tag: str) -> httpx.Response:
     number = 0
     while time.monotonic() < deadline:
         number += 1
-        response = ask(stack, f"{tag}-{number}", "盲人按摩考试怎么报名")
+        response = ask(stack, f"{tag}-{number}", "盲人按摩考试谁组织")
         assert response.status_code < 500, (response.status_code, response.text[:300])
         if outcome(response) == replies.ANSWER and response.json()["sources"]:
             return response
